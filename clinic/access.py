@@ -1,0 +1,152 @@
+"""Who may see and change what. Every view fetches objects through these helpers.
+
+The rules:
+- a therapist sees their own dyads (and those dyads' clients and sessions);
+- a supervisor sees the dyads of the therapists they supervise, read-only;
+- a clinic admin sees everything in their clinic;
+- nobody sees another clinic's data: such an object is a 404, as is an object that
+  exists but is not visible (so ids reveal nothing), while a visible object that the role
+  may only read is a 403 on write.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from clinic.models import Client, Dyad, StaffMember, TherapySession
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+_CACHE_ATTR = "_dyad_staff_member"
+
+
+def staff_for(user: AnyUser) -> StaffMember | None:
+    """The user's active clinic membership (cached on the user object), or None."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if not hasattr(user, _CACHE_ATTR):
+        member = StaffMember.objects.select_related("clinic").filter(user=user).first()
+        setattr(user, _CACHE_ATTR, member)
+    return getattr(user, _CACHE_ATTR)
+
+
+def require_staff(user: AnyUser) -> StaffMember:
+    member = staff_for(user)
+    if member is None:
+        raise PermissionDenied("No clinic membership")
+    return member
+
+
+# --- Staff ---------------------------------------------------------------------------
+
+
+def therapists_visible_to(user: AnyUser) -> QuerySet[StaffMember]:
+    member = staff_for(user)
+    therapists = StaffMember.objects.filter(role=StaffMember.Role.THERAPIST)
+    if member is None:
+        return therapists.none()
+    therapists = therapists.filter(clinic=member.clinic, user__is_active=True)
+    if member.is_admin:
+        return therapists
+    if member.is_supervisor:
+        return therapists.filter(supervised_by__supervisor=member)
+    return therapists.filter(pk=member.pk)
+
+
+def get_therapist_for_user(user: AnyUser, pk: int) -> StaffMember:
+    therapist = therapists_visible_to(user).filter(pk=pk).first()
+    if therapist is None:
+        raise Http404("No such therapist")
+    return therapist
+
+
+# --- Dyads ---------------------------------------------------------------------------
+
+
+def dyads_visible_to(user: AnyUser) -> QuerySet[Dyad]:
+    member = staff_for(user)
+    if member is None:
+        return Dyad.objects.none()
+    dyads = Dyad.objects.filter(clinic=member.clinic)
+    if member.is_admin:
+        return dyads
+    if member.is_supervisor:
+        return dyads.filter(therapist__supervised_by__supervisor=member)
+    return dyads.filter(therapist=member)
+
+
+def can_write_dyad(user: AnyUser, dyad: Dyad) -> bool:
+    """Therapists change their own dyads; admins any in their clinic; supervisors none."""
+    member = staff_for(user)
+    if member is None or member.clinic_id != dyad.clinic_id:
+        return False
+    return member.is_admin or (member.is_therapist and dyad.therapist_id == member.pk)
+
+
+def get_dyad_for_user(user: AnyUser, pk: int) -> Dyad:
+    dyad = (
+        dyads_visible_to(user).select_related("client", "therapist", "clinic").filter(pk=pk).first()
+    )
+    if dyad is None:
+        raise Http404("No such dyad")
+    return dyad
+
+
+def get_dyad_for_write(user: AnyUser, pk: int) -> Dyad:
+    dyad = get_dyad_for_user(user, pk)
+    if not can_write_dyad(user, dyad):
+        raise PermissionDenied("Read-only access to this dyad")
+    return dyad
+
+
+# --- Clients -------------------------------------------------------------------------
+
+
+def clients_visible_to(user: AnyUser) -> QuerySet[Client]:
+    member = staff_for(user)
+    if member is None:
+        return Client.objects.none()
+    clients = Client.objects.filter(clinic=member.clinic)
+    if member.is_admin:
+        return clients
+    return clients.filter(dyads__in=dyads_visible_to(user)).distinct()
+
+
+def get_client_for_user(user: AnyUser, pk: int) -> Client:
+    client = clients_visible_to(user).filter(pk=pk).first()
+    if client is None:
+        raise Http404("No such client")
+    return client
+
+
+# --- Sessions ------------------------------------------------------------------------
+
+
+def sessions_visible_to(user: AnyUser) -> QuerySet[TherapySession]:
+    return TherapySession.objects.filter(dyad__in=dyads_visible_to(user))
+
+
+def get_session_for_user(user: AnyUser, pk: int) -> TherapySession:
+    session = (
+        sessions_visible_to(user)
+        .select_related("dyad", "dyad__client", "dyad__therapist", "dyad__clinic")
+        .filter(pk=pk)
+        .first()
+    )
+    if session is None:
+        raise Http404("No such session")
+    return session
+
+
+def get_session_for_write(user: AnyUser, pk: int) -> TherapySession:
+    session = get_session_for_user(user, pk)
+    if not can_write_dyad(user, session.dyad):
+        raise PermissionDenied("Read-only access to this session")
+    return session

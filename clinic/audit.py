@@ -1,0 +1,31 @@
+"""Recording reads of client data (HIPAA audit controls cover reads, not only writes)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.http import HttpRequest
+
+from clinic.access import require_staff
+from clinic.models import AccessLog, Client
+
+
+def log_access(
+    request: HttpRequest,
+    action: str,
+    *,
+    client: Client | None = None,
+    obj: models.Model | None = None,
+    detail: str = "",
+) -> AccessLog:
+    """One row per read of client data. `detail` must not contain clinical content."""
+    member = require_staff(request.user)
+    return AccessLog.objects.create(
+        clinic=member.clinic,
+        staff=member,
+        action=action,
+        client=client,
+        object_type=obj._meta.model_name if obj is not None else "",
+        object_id=obj.pk if obj is not None else None,
+        detail=detail[:300],
+        path=request.path[:300],
+    )

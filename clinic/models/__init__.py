@@ -1,0 +1,20 @@
+"""The clinic domain: tenants, staff and roles, supervision, clients, dyads, sessions."""
+
+from clinic.models.audit import AccessLog
+from clinic.models.care import Client, Dyad, TherapySession
+from clinic.models.ratelimit import RateLimitBucket
+from clinic.models.tenancy import Clinic, StaffMember, Supervision
+
+__all__ = [
+    "AccessLog",
+    "Client",
+    "Clinic",
+    "Dyad",
+    "RateLimitBucket",
+    "StaffMember",
+    "Supervision",
+    "TherapySession",
+]
+
+# Event models of the append-only history: they must be defined while models load.
+from clinic import history as _history  # noqa: E402, F401

@@ -1,0 +1,48 @@
+"""Reads for the clinic pages. Each returns a queryset with a fixed number of queries."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Count, Max, Q, QuerySet
+
+from clinic.access import dyads_visible_to, therapists_visible_to
+from clinic.models import Dyad, StaffMember
+
+
+def caseload(dyads: QuerySet[Dyad]) -> QuerySet[Dyad]:
+    """Dyads with client, therapist, number of sessions and the last session's date."""
+    return (
+        dyads.select_related("client", "therapist")
+        .annotate(session_count=Count("sessions"), last_session_on=Max("sessions__date"))
+        .order_by("status", "client__code", "-started_on")
+    )
+
+
+def caseload_for_user(
+    user: AbstractBaseUser, *, therapist: StaffMember | None = None, status: str | None = None
+) -> QuerySet[Dyad]:
+    dyads = dyads_visible_to(user)
+    if therapist is not None:
+        dyads = dyads.filter(therapist=therapist)
+    if status in Dyad.Status.values:
+        dyads = dyads.filter(status=status)
+    return caseload(dyads)
+
+
+def team_for_user(user: AbstractBaseUser) -> QuerySet[StaffMember]:
+    """The therapists a supervisor (or admin) oversees, with caseload figures."""
+    return (
+        therapists_visible_to(user)
+        .select_related("user")
+        .annotate(
+            active_dyads=Count("dyads", filter=Q(dyads__status=Dyad.Status.ACTIVE), distinct=True),
+            total_sessions=Count("dyads__sessions", distinct=True),
+            last_session_on=Max("dyads__sessions__date"),
+        )
+        .order_by("display_name")
+    )
+
+
+def next_session_number(dyad: Dyad) -> int:
+    last = dyad.sessions.aggregate(last=Max("number"))["last"]
+    return (last or 0) + 1

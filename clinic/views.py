@@ -1,0 +1,115 @@
+"""Staff pages of the clinic domain: caseloads, clients, dyads and session logging."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from clinic import access, selectors, services
+from clinic.forms import ClientDyadForm, EndDyadForm
+from clinic.models import Dyad
+
+
+def apply_errors(form, error: ValidationError) -> None:  # type: ignore[no-untyped-def]
+    """Show a service's ValidationError on the form (field errors where they belong)."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    member = access.require_staff(request.user)
+    if member.is_therapist:
+        return redirect("therapist_home")
+    return redirect("team")
+
+
+@login_required
+def caseload(request: HttpRequest) -> HttpResponse:
+    member = access.require_staff(request.user)
+    status = request.GET.get("status", Dyad.Status.ACTIVE)
+    therapist = member if member.is_therapist else None
+    dyads = selectors.caseload_for_user(request.user, therapist=therapist, status=status)
+    return render(
+        request,
+        "clinic/caseload.html",
+        {"dyads": dyads, "status": status, "statuses": Dyad.Status.choices, "owner": therapist},
+    )
+
+
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    member = access.require_staff(request.user)
+    if member.is_therapist:
+        raise PermissionDenied("Team view is for supervisors and admins")
+    return render(
+        request, "clinic/team.html", {"therapists": selectors.team_for_user(request.user)}
+    )
+
+
+@login_required
+def therapist_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    therapist = access.get_therapist_for_user(request.user, pk)
+    status = request.GET.get("status", Dyad.Status.ACTIVE)
+    dyads = selectors.caseload_for_user(request.user, therapist=therapist, status=status)
+    return render(
+        request,
+        "clinic/caseload.html",
+        {"dyads": dyads, "status": status, "statuses": Dyad.Status.choices, "owner": therapist},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def client_new(request: HttpRequest) -> HttpResponse:
+    member = access.require_staff(request.user)
+    if member.is_supervisor:
+        raise PermissionDenied("Supervisors have read-only access")
+    therapists = access.therapists_visible_to(request.user) if member.is_admin else None
+    form = ClientDyadForm(
+        request.POST or None,
+        therapists=therapists,
+        initial={"started_on": member.clinic.today()},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            dyad = services.client_create_with_dyad(
+                actor_user=request.user,
+                code=data["code"],
+                display_name=data["display_name"],
+                email=data["email"],
+                therapist=data.get("therapist") or member,
+                started_on=data["started_on"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("Client %(code)s added.") % {"code": dyad.client.code})
+            return redirect("dyad_detail", pk=dyad.pk)
+    return render(request, "clinic/client_new.html", {"form": form})
+
+
+@login_required
+@require_POST
+def dyad_end(request: HttpRequest, pk: int) -> HttpResponse:
+    dyad = access.get_dyad_for_write(request.user, pk)
+    form = EndDyadForm(request.POST)
+    if form.is_valid():
+        try:
+            services.dyad_end(actor_user=request.user, dyad=dyad, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("The dyad has been ended."))
+    else:
+        messages.error(request, _("Enter a valid end date."))
+    return redirect("dyad_detail", pk=dyad.pk)

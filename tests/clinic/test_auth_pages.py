@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import CsrfClient
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_renders(personas):
+    response = CsrfClient().get(reverse("login"))
+    assert response.status_code == 200
+    assert "Sign in" in response.content.decode()
+
+
+def test_login_with_password_lands_on_role_home(personas):
+    http = CsrfClient()
+    http.get(reverse("login"))
+    response = http.post_form(
+        reverse("login"), {"username": "therapist_a1", "password": PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("therapist_home")
+
+
+def test_wrong_password_is_a_clear_error(personas):
+    http = CsrfClient()
+    response = http.post_form(reverse("login"), {"username": "therapist_a1", "password": "nope"})
+    assert response.status_code == 200
+    assert "correct username and password" in response.content.decode()
+
+
+def test_next_cannot_redirect_off_site(personas):
+    http = CsrfClient()
+    response = http.post_form(
+        reverse("login"),
+        {"username": "therapist_a1", "password": PASSWORD, "next": "https://evil.example/"},
+    )
+    assert response.status_code == 302
+    assert not response["Location"].startswith("https://evil.example")
+
+
+def test_logout_is_post_only_and_ends_session(personas, login):
+    http = login("therapist_a1")
+    assert http.get(reverse("logout")).status_code == 405
+    http.post_form(reverse("logout"))
+    response = http.get(reverse("caseload"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_staff_without_membership_is_refused(db):
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    http = CsrfClient()
+    http.force_login(user)
+    assert http.get(reverse("caseload")).status_code == 403
+
+
+def test_deactivated_staff_lose_access(personas, login):
+    http = login("therapist_a1")
+    personas.therapist_a1.user.is_active = False
+    personas.therapist_a1.user.save()
+    response = http.get(reverse("caseload"))
+    assert response.status_code == 302

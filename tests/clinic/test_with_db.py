@@ -1,0 +1,55 @@
+"""scripts/with_db.py starts an embedded PostgreSQL and leaves nothing running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = (
+    "import os, sys, time, psycopg;"
+    "psycopg.connect(os.environ['DATABASE_URL']).close();"
+    "print('ready', flush=True); time.sleep(60)"
+)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_command_and_embedded_postgres(tmp_path, sig):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["DYAD_PGDATA"] = str(tmp_path / "pg")
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(ROOT / "scripts" / "with_db.py"), sys.executable, "-c", CHILD],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        pid_file = tmp_path / "pg" / "postmaster.pid"
+        postmaster = int(pid_file.read_text().splitlines()[0])
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deadline = time.monotonic() + 10
+    while _alive(postmaster) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(postmaster), "embedded postgres left running"
+    assert proc.returncode != 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is not running; /proc tells us its state.
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "State:\tZ" not in status.read_text()

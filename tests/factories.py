@@ -1,0 +1,79 @@
+"""Test data builders (factory_boy). Build, don't create, where no database is needed."""
+
+from __future__ import annotations
+
+import datetime
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from clinic.models import Client, Clinic, Dyad, StaffMember, Supervision, TherapySession
+
+PASSWORD = "correct horse battery staple"
+
+
+class ClinicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clinic
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    slug = factory.Sequence(lambda n: f"clinic-{n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):  # noqa: N805
+        if create:
+            obj.save()
+
+
+class StaffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StaffMember
+
+    user = factory.SubFactory(UserFactory)
+    clinic = factory.SubFactory(ClinicFactory)
+    role = StaffMember.Role.THERAPIST
+    display_name = factory.Sequence(lambda n: f"Staff {n}")
+
+
+class SupervisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Supervision
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    clinic = factory.SubFactory(ClinicFactory)
+    code = factory.Sequence(lambda n: f"C-{n:04d}")
+
+
+class DyadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Dyad
+
+    therapist = factory.SubFactory(StaffFactory)
+    clinic = factory.SelfAttribute("therapist.clinic")
+    client = factory.SubFactory(ClientFactory, clinic=factory.SelfAttribute("..clinic"))
+    started_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=90))
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TherapySession
+
+    dyad = factory.SubFactory(DyadFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    date = factory.LazyAttribute(
+        lambda o: o.dyad.started_on + datetime.timedelta(days=7 * (o.number - 1))
+    )

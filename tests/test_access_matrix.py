@@ -1,0 +1,160 @@
+"""Every named URL × every persona: who gets in, who gets a 404, who a 403.
+
+Objects in the matrix belong to therapist A1 (clinic A), supervised by supervisor A.
+A new URL must be added to MATRIX or to EXEMPT with a reason, or
+test_every_url_is_covered fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+PERSONAS = ["anonymous", "therapist_a1", "therapist_a2", "supervisor_a", "admin_a", "therapist_b1"]
+LOGIN = "login-redirect"
+
+
+@dataclass(frozen=True)
+class Case:
+    url_name: str
+    args: Callable  # personas -> list of URL args
+    method: str
+    expect: dict[str, int | str]
+    data: Callable | None = None
+
+
+def _everyone(status: int, **overrides: int | str) -> dict[str, int | str]:
+    expect: dict[str, int | str] = dict.fromkeys(PERSONAS, status)
+    expect["anonymous"] = LOGIN
+    expect.update(overrides)
+    return expect
+
+
+def _read_a1(**overrides: int | str) -> dict[str, int | str]:
+    """A1's own object: A1, A1's supervisor and the clinic admin read; others 404."""
+    return _everyone(200, therapist_a2=404, therapist_b1=404, **overrides)
+
+
+def _write_a1(**overrides: int | str) -> dict[str, int | str]:
+    return _read_a1(supervisor_a=403, **overrides)
+
+
+def _dyad_a1(p):
+    return [p.dyad_a1.pk]
+
+
+def _client_a1(p):
+    return [p.dyad_a1.client_id]
+
+
+def _session_a1(p):
+    return [p.session_a1.pk]
+
+
+MATRIX: list[Case] = [
+    Case("home", lambda p: [], "get", _everyone(302)),
+    Case("caseload", lambda p: [], "get", _everyone(200)),
+    Case("team", lambda p: [], "get",
+         _everyone(200, therapist_a1=403, therapist_a2=403, therapist_b1=403)),
+    Case("therapist_detail", lambda p: [p.therapist_a1.pk], "get", _read_a1()),
+    # The supervisor does not supervise A2: A2's pages are invisible to them.
+    Case("therapist_detail", lambda p: [p.therapist_a2.pk], "get",
+         _everyone(404, therapist_a2=200, admin_a=200)),
+    Case("client_new", lambda p: [], "get", _everyone(200, supervisor_a=403)),
+    Case("dyad_detail", _dyad_a1, "get", _read_a1()),
+    Case("dyad_detail", lambda p: [p.dyad_a2.pk], "get",
+         _everyone(404, therapist_a2=200, admin_a=200)),
+    Case("dyad_detail", lambda p: [p.dyad_b1.pk], "get", _everyone(404, therapist_b1=200)),
+    Case("session_new", _dyad_a1, "get", _write_a1()),
+    Case("session_new", _dyad_a1, "post", _write_a1(therapist_a1=302, admin_a=302),
+         data=lambda p: {"number": 90, "date": p.dyad_a1.started_on.isoformat(),
+                         "attendance": "attended"}),
+    Case("dyad_end", _dyad_a1, "post", _write_a1(therapist_a1=302, admin_a=302),
+         data=lambda p: {"ended_on": p.dyad_a1.started_on.isoformat()}),
+    Case("session_detail", lambda p: [p.session_a1.pk], "get", _read_a1()),
+    Case("session_detail", lambda p: [p.session_b1.pk], "get", _everyone(404, therapist_b1=200)),
+    # Only the dyad's own therapist rates the relationship from the therapist's side.
+    Case("therapist_forms", _session_a1, "get", _write_a1(admin_a=403)),
+    Case("therapist_forms", _session_a1, "post", _write_a1(admin_a=403)),
+    Case("link_new", _session_a1, "post", _write_a1(therapist_a1=302, admin_a=302)),
+    Case("link_revoke", _session_a1, "post", _write_a1(therapist_a1=302, admin_a=302)),
+    Case("link_email", _session_a1, "post", _write_a1(therapist_a1=302, admin_a=302)),
+    Case("password_change", lambda p: [], "get", _everyone(200)),
+    Case("form_settings", lambda p: [], "get", _everyone(403, admin_a=200)),
+    Case("form_settings", lambda p: [], "post", _everyone(403, admin_a=200)),
+    Case("therapist_home", lambda p: [], "get",
+         _everyone(403, therapist_a1=200, therapist_a2=200, therapist_b1=200)),
+    Case("supervisor_dashboard", lambda p: [], "get",
+         _everyone(200, therapist_a1=403, therapist_a2=403, therapist_b1=403)),
+    Case("team_analytics", lambda p: [], "get",
+         _everyone(200, therapist_a1=403, therapist_a2=403, therapist_b1=403)),
+    Case("exports", lambda p: [], "get", _everyone(200)),
+    Case("export_csv_long", lambda p: [], "get", _everyone(200)),
+    Case("export_csv_items", lambda p: [], "get", _everyone(200)),
+    Case("export_fhir_responses", lambda p: [], "get", _everyone(200)),
+    Case("export_fhir_questionnaire", lambda p: ["RRI-C", "1"], "get", _everyone(200)),
+    Case("audit_log", lambda p: [], "get", _everyone(403, admin_a=200)),
+    Case("client_privacy", _client_a1, "get", _write_a1(therapist_a1=403)),
+    Case("client_privacy_export", _client_a1, "get", _write_a1(therapist_a1=403)),
+    Case("client_retention", _client_a1, "post", _write_a1(therapist_a1=403, admin_a=302),
+         data=lambda p: {"retention_note": ""}),
+    Case("client_pseudonymise", _client_a1, "post", _write_a1(therapist_a1=403, admin_a=302),
+         data=lambda p: {"confirm": "wrong"}),
+    Case("client_erase", _client_a1, "post", _write_a1(therapist_a1=403, admin_a=302),
+         data=lambda p: {"confirm": "wrong"}),
+]  # fmt: skip
+
+EXEMPT = {
+    "login": "public by design; covered by tests/clinic/test_auth_pages.py",
+    "logout": "POST-only sign-out; covered by tests/clinic/test_auth_pages.py",
+    "password_change_done": "static confirmation page after a password change",
+    "client_link": "client flow, opened by token not login: tests/rri_forms/test_client_flow.py",
+    "client_start": "client flow (session-bound): tests/rri_forms/test_client_flow.py",
+    "client_form": "client flow (session-bound): tests/rri_forms/test_client_flow.py",
+    "client_saved": "client flow (session-bound): tests/rri_forms/test_client_flow.py",
+    "two_factor_verify": "own user's second factor only: tests/security/test_two_factor.py",
+    "two_factor_setup": "own user's enrolment only: tests/security/test_two_factor.py",
+}
+
+
+def _named_urls(resolver: URLResolver | None = None, namespace: str = "") -> set[str]:
+    resolver = resolver or get_resolver()
+    names: set[str] = set()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue  # Django's admin: superusers only, its own access control
+            prefix = f"{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _named_urls(pattern, prefix)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(namespace + pattern.name)
+    return names
+
+
+def test_every_url_is_covered():
+    covered = {case.url_name for case in MATRIX} | set(EXEMPT)
+    missing = _named_urls() - covered
+    assert not missing, f"URLs without access tests: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    ("case", "persona"),
+    [(case, persona) for case in MATRIX for persona in PERSONAS],
+    ids=[f"{c.url_name}-{c.method}-{i}-{p}" for i, c in enumerate(MATRIX) for p in PERSONAS],
+)
+def test_access(case: Case, persona: str, personas, login):
+    http = login(persona)
+    url = reverse(case.url_name, args=case.args(personas))
+    if case.method == "get":
+        response = http.get(url)
+    else:
+        response = http.post_form(url, case.data(personas) if case.data else {})
+    expected = case.expect[persona]
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    else:
+        assert response.status_code == expected, (persona, url, response.status_code)
