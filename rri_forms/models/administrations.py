@@ -1,0 +1,117 @@
+"""Completed forms: who answered which instrument for which session, and the scores."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from clinic.models import Dyad, StaffMember, TherapySession
+from rri_forms.models.instruments import Instrument
+
+
+class Administration(models.Model):
+    """One completed instrument for one session by one rater.
+
+    Scores are computed once, at submit, and stored (see Score) so dashboards never
+    re-score; `manage.py rescore` checks them against the answers.
+    """
+
+    session = models.ForeignKey(
+        TherapySession, on_delete=models.PROTECT, related_name="administrations"
+    )
+    # Denormalised from session: dashboards filter by dyad without joining sessions.
+    dyad = models.ForeignKey(Dyad, on_delete=models.PROTECT, related_name="administrations")
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="administrations"
+    )
+    # Denormalised from instrument so one form per code holds across versions.
+    instrument_code = models.CharField(max_length=32)
+    rater = models.CharField(max_length=10, choices=Instrument.Rater.choices)
+    submitted_at = models.DateTimeField(_("submitted at"))
+    submitted_by = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    risk_flag = models.BooleanField(_("risk item answered"), default=False)
+
+    class Meta:
+        verbose_name = _("administration")
+        verbose_name_plural = _("administrations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "instrument_code", "rater"],
+                name="administration_one_per_session_instrument_rater",
+                violation_error_message=_("This form has already been completed for the session."),
+            ),
+            models.CheckConstraint(
+                condition=Q(rater__in=["client", "therapist"]), name="administration_rater_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["dyad", "rater"], name="administration_dyad_rater")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_code} ({self.rater}) · {self.session}"
+
+
+class Answer(models.Model):
+    """One item's answer. The item's range is copied in so Postgres can enforce it."""
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="answers"
+    )
+    item_number = models.PositiveSmallIntegerField()
+    value = models.SmallIntegerField()
+    min_value = models.SmallIntegerField()
+    max_value = models.SmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["administration", "item_number"], name="answer_one_per_item"
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=F("min_value")) & Q(value__lte=F("max_value")),
+                name="answer_within_scale",
+                violation_error_message=_("An answer is outside the item's response scale."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_number} = {self.value}"
+
+
+class Score(models.Model):
+    """A scale score (total or subscale) of an administration, computed at submit."""
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="scores"
+    )
+    scale = models.CharField(max_length=40)
+    value = models.FloatField(null=True, help_text=_("Empty when too many answers are missing."))
+    band = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["administration", "scale"], name="score_one_per_scale"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scale} = {self.value}"
+
+
+class AdministrationCorrection(models.Model):
+    """A therapist's correction of their own form: who, when, which answers changed."""
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, related_name="corrections"
+    )
+    corrected_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    corrected_at = models.DateTimeField(auto_now_add=True)
+    # {"7": [2, 4]}: item number -> [old, new]
+    changes = models.JSONField()
+
+    class Meta:
+        ordering = ["-corrected_at"]
+
+    def __str__(self) -> str:
+        return f"correction of {self.administration} at {self.corrected_at:%Y-%m-%d %H:%M}"

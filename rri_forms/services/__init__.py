@@ -1,0 +1,1 @@
+"""Writes of the questionnaire engine. Each public service is one transaction."""

@@ -1,0 +1,116 @@
+"""Client links: issue, revoke, email, and resolve a token to its link."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clinic.access import can_write_dyad, require_staff
+from clinic.models import TherapySession
+from rri_forms.models import Administration, ClientLink
+from rri_forms.models.links import hash_token, new_token
+from rri_forms.selectors import current_instruments, form_settings_for
+
+
+def _pending_client_instruments(session: TherapySession) -> list[int]:
+    settings = form_settings_for(session.dyad.clinic)
+    done = set(
+        Administration.objects.filter(session=session, rater="client").values_list(
+            "instrument_code", flat=True
+        )
+    )
+    wanted = settings.codes_for("client", session.number)
+    return [i.pk for i in current_instruments(wanted) if i.code not in done]
+
+
+@transaction.atomic
+def link_issue(*, actor_user: AbstractBaseUser, session: TherapySession) -> tuple[ClientLink, str]:
+    """A new link for the session's pending client forms; any earlier link stops working.
+
+    Returns the link and the raw token, which exists only now: the database keeps a hash.
+    """
+    if not can_write_dyad(actor_user, session.dyad):
+        raise PermissionDenied("Read-only access to this session")
+    if not session.attended:
+        raise ValidationError(_("The client did not attend this session; no forms are due."))
+    instrument_ids = _pending_client_instruments(session)
+    if not instrument_ids:
+        raise ValidationError(_("The client has completed all their forms for this session."))
+    now = timezone.now()
+    # Lock the session's links so two clicks cannot both issue one.
+    live = ClientLink.objects.select_for_update().filter(session=session, revoked_at__isnull=True)
+    for link in live:
+        if link.used_at is not None:
+            raise ValidationError(_("The client has already submitted their forms."))
+    live.update(revoked_at=now)
+    lifetime = form_settings_for(session.dyad.clinic).link_lifetime_hours
+    token = new_token()
+    link = ClientLink.objects.create(
+        session=session,
+        token_hash=hash_token(token),
+        instrument_ids=instrument_ids,
+        created_by=require_staff(actor_user),
+        expires_at=now + datetime.timedelta(hours=lifetime),
+    )
+    return link, token
+
+
+@transaction.atomic
+def link_revoke(*, actor_user: AbstractBaseUser, session: TherapySession) -> int:
+    if not can_write_dyad(actor_user, session.dyad):
+        raise PermissionDenied("Read-only access to this session")
+    return ClientLink.objects.filter(
+        session=session, revoked_at__isnull=True, used_at__isnull=True
+    ).update(revoked_at=timezone.now())
+
+
+def link_email(
+    *, actor_user: AbstractBaseUser, session: TherapySession, url_for_token
+) -> ClientLink:  # type: ignore[no-untyped-def]
+    """Issue a fresh link and email it to the client. Sends no clinical data."""
+    client = session.dyad.client
+    if not client.email:
+        raise ValidationError(_("This client has no email address on file."))
+    link, token = link_issue(actor_user=actor_user, session=session)
+    clinic = session.dyad.clinic
+    body = _(
+        "Hello%(name)s,\n\n%(clinic)s asks you to answer a few short questions about your "
+        "latest session. It takes about 3 minutes:\n\n%(url)s\n\nThe link works until "
+        "%(expires)s. If it has expired, ask your therapist for a new one.\n"
+    ) % {
+        "name": f" {client.display_name}" if client.display_name else "",
+        "clinic": clinic.name,
+        "url": url_for_token(token),
+        "expires": timezone.localtime(link.expires_at).strftime("%Y-%m-%d %H:%M"),
+    }
+    send_mail(
+        _("Your questions after today's session"),
+        body,
+        None,
+        [client.email],
+        fail_silently=False,
+    )
+    ClientLink.objects.filter(pk=link.pk).update(emailed_at=timezone.now())
+    return link
+
+
+def link_for_token(token: str) -> ClientLink | None:
+    if not token or len(token) > 64:
+        return None
+    return (
+        ClientLink.objects.select_related(
+            "session",
+            "session__dyad",
+            "session__dyad__clinic",
+            "session__dyad__therapist",
+            "session__dyad__client",
+        )  # fmt: skip
+        .filter(token_hash=hash_token(token))
+        .first()
+    )

@@ -1,0 +1,218 @@
+"""The client's phone flow: link → start page → one form page → saved.
+
+No account: the token in the link is exchanged for a mark in the browser's session and
+the browser continues on token-free URLs. The form also carries a signed reference to
+the link, so a session that expired while the client was answering does not lose the
+answers. Every page here is private and never cached.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pghistory
+from django.core import signing
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from clinic import ratelimit
+from rri_forms.form_input import parse_answers
+from rri_forms.models import ClientLink
+from rri_forms.rendering import render_items
+from rri_forms.selectors import instruments_by_ids
+from rri_forms.services.client_forms import Outcome, client_forms_submit
+from rri_forms.services.links import link_for_token
+
+SESSION_KEY = "client_link"
+SAVED_KEY = "client_saved_link"
+_SIGN_SALT = "rri_forms.client-link"
+_LINK_MAX_AGE = 30 * 24 * 3600  # longest configurable link lifetime; expiry is checked too
+
+
+def _problem(request: HttpRequest, reason: str, status: int) -> HttpResponse:
+    return render(request, "rri_forms/client/problem.html", {"reason": reason}, status=status)
+
+
+def _link_from_request(request: HttpRequest, *, with_dyad: bool = False) -> ClientLink | None:
+    """The link this browser is answering for. Only the start page needs the dyad (names);
+    the form's GET and POST skip that five-table join (~1 ms of CPU per request)."""
+    link_id = request.session.get(SESSION_KEY)
+    if link_id is None and request.method == "POST":
+        try:
+            link_id = signing.loads(
+                request.POST.get("link_ref", ""), salt=_SIGN_SALT, max_age=_LINK_MAX_AGE
+            )
+        except signing.BadSignature:
+            link_id = None
+        if link_id is not None:
+            request.session[SESSION_KEY] = link_id
+    if link_id is None:
+        return None
+    links = ClientLink.objects.all()
+    if with_dyad:
+        links = links.select_related(
+            "session__dyad__clinic", "session__dyad__therapist", "session__dyad__client"
+        )
+    return links.filter(pk=link_id).first()
+
+
+def _unusable(request: HttpRequest, link: ClientLink | None) -> HttpResponse | None:
+    if link is None:
+        return _problem(request, "unknown", 404)
+    state = link.state
+    if state == ClientLink.State.LIVE:
+        return None
+    if state == ClientLink.State.USED and request.session.get(SAVED_KEY) == link.pk:
+        return redirect("client_saved")
+    return _problem(request, state, 410)
+
+
+@never_cache
+@require_GET
+def link_open(request: HttpRequest, token: str) -> HttpResponse:
+    # An address that used up its unknown-token attempts is refused every token, so a
+    # guesser cannot tell a real one by the answer (docs/security.md "Rate limits").
+    ip = ratelimit.client_ip(request)
+    refusal = ratelimit.first_refusal(
+        ratelimit.exhausted("link_guess_ip", ip), ratelimit.hit("link_open_ip", ip)
+    )
+    link = None if refusal else link_for_token(token)
+    if refusal is None:
+        refusal = ratelimit.first_refusal(
+            ratelimit.hit("link_guess_ip", ip)
+            if link is None
+            else ratelimit.hit("link_open_token", link.pk)
+        )
+    if refusal is not None:
+        return ratelimit.ratelimited(request, refusal, lean=True)
+    problem = _unusable(request, link)
+    if problem is not None:
+        return problem
+    request.session.cycle_key()  # a fresh session id for the client's visit
+    request.session[SESSION_KEY] = link.pk
+    return redirect("client_start")
+
+
+@never_cache
+@require_GET
+def client_start(request: HttpRequest) -> HttpResponse:
+    link = _link_from_request(request, with_dyad=True)
+    problem = _unusable(request, link)
+    if problem is not None:
+        return problem
+    instruments = instruments_by_ids(list(link.instrument_ids))
+    return render(
+        request,
+        "rri_forms/client/start.html",
+        {
+            "link": link,
+            "dyad": link.session.dyad,
+            "question_count": sum(len(i.spec.items) for i in instruments),
+            "form_count": len(instruments),
+        },
+    )
+
+
+def _form_page(  # type: ignore[no-untyped-def]
+    request, link, instruments, parsed=None, submission_id=None, status=200, save_failed=False
+):
+    sections = []
+    missing_names = []
+    for instrument in instruments:
+        answers = parsed.answers.get(instrument.pk, {}) if parsed else {}
+        missing = parsed.missing.get(instrument.pk, []) if parsed else []
+        sections.append(
+            {
+                "instrument": instrument,
+                "spec": instrument.spec,
+                "items_html": render_items(instrument, answers, missing),
+            }
+        )
+        if missing:
+            missing_names.append(
+                {
+                    "title": instrument.spec.short_title,
+                    "items": [{"number": n, "anchor": f"q-f{instrument.pk}_{n}"} for n in missing],
+                }
+            )
+    return render(
+        request,
+        "rri_forms/client/form.html",
+        {
+            "link": link,
+            "sections": sections,
+            "missing": missing_names,
+            "missing_count": parsed.missing_count if parsed else 0,
+            "question_count": sum(len(i.spec.items) for i in instruments),
+            "submission_id": submission_id or uuid.uuid4(),
+            "link_ref": signing.dumps(link.pk, salt=_SIGN_SALT),
+            "save_failed": save_failed,
+        },
+        status=status,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def client_form(request: HttpRequest) -> HttpResponse:
+    link = _link_from_request(request)
+    if request.method == "POST" and link is not None and link.state == ClientLink.State.USED:
+        # A retry of a submit that already went through lands on the same result.
+        return _submit(request, link)
+    problem = _unusable(request, link)
+    if problem is not None:
+        return problem
+    if request.method == "POST":
+        return _submit(request, link)
+    return _form_page(request, link, instruments_by_ids(list(link.instrument_ids)))
+
+
+def _submit(request: HttpRequest, link: ClientLink) -> HttpResponse:
+    refusal = ratelimit.first_refusal(
+        ratelimit.hit("client_submit_link", link.pk),
+        ratelimit.hit("client_submit_ip", ratelimit.client_ip(request)),
+    )
+    if refusal is not None:
+        return ratelimit.ratelimited(request, refusal, lean=True)
+    instruments = instruments_by_ids(list(link.instrument_ids))
+    try:
+        submission_id = uuid.UUID(request.POST.get("submission_id", ""))
+    except ValueError:
+        return _problem(request, "bad_request", 400)
+    parsed = parse_answers(instruments, request.POST)
+    if not parsed.complete and link.used_at is None:
+        return _form_page(request, link, instruments, parsed, submission_id, status=200)
+    try:
+        with pghistory.context(client_link=link.pk):  # the history's actor: this client link
+            result = client_forms_submit(
+                link_id=link.pk, submission_id=submission_id, answers=parsed.answers
+            )
+    except (OperationalError, InterfaceError):
+        # The database failed mid-save: the transaction kept nothing. Give the answers
+        # back, checked, so the client only has to press Send again (same submission id).
+        response = _form_page(
+            request, link, instruments, parsed, submission_id, status=503, save_failed=True
+        )
+        response["Retry-After"] = "30"
+        return response
+    if result.outcome in (Outcome.SAVED, Outcome.REPLAYED):
+        request.session[SAVED_KEY] = link.pk
+        return redirect("client_saved")
+    if result.outcome == Outcome.INCOMPLETE:
+        return _form_page(request, link, instruments, parsed, submission_id)
+    if result.outcome == Outcome.CONFLICT:
+        return _problem(request, "conflict", 409)
+    return _problem(request, result.outcome.value, 410)
+
+
+@never_cache
+@require_GET
+def client_saved(request: HttpRequest) -> HttpResponse:
+    link_id = request.session.get(SAVED_KEY)
+    link = ClientLink.objects.select_related("session__dyad__clinic").filter(pk=link_id).first()
+    if link is None or link.used_at is None:
+        return _problem(request, "unknown", 404)
+    return render(request, "rri_forms/client/saved.html", {"link": link})
