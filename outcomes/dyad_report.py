@@ -1,0 +1,277 @@
+"""Everything the dyad page shows, computed from frames (no Django, no database).
+
+The view gathers the frames with outcomes.selectors; this module turns them into charts,
+statistics, text summaries, tables and alerts, each with an honest empty state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from outcomes import figures
+from outcomes.analytics import (
+    MIN_SESSIONS,
+    Alert,
+    Correlation,
+    ScaleReference,
+    Trend,
+    column_key,
+    discrepancy,
+    discrepancy_trend,
+    dyad_series,
+    lagged_correlation,
+    missed_form_alerts,
+    outcome_alerts,
+    pearson_with_ci,
+    relationship_alerts,
+    risk_alerts,
+    sort_alerts,
+)
+from rri_forms.instrument_spec import InstrumentSpec
+
+CLIENT_RR = ("RRI-C", "RRI-C-12", "RRI-C-SF")
+THERAPIST_RR = ("RRI-T",)
+MAIN_OUTCOME = "SESSION-CHECK"
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    figure: dict | None
+    empty: str = ""
+    summary: str = ""
+    table_columns: list[str] = field(default_factory=list)
+    table_rows: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class PairStat:
+    relationship: str
+    outcome: str
+    same_session: Correlation
+    lagged: Correlation
+
+
+@dataclass
+class DyadReport:
+    session_count: int
+    charts: list[Chart]
+    pairs: list[PairStat]
+    alerts: list[Alert]
+    discrepancy: Trend | None
+    references: list[ScaleReference]
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def describe(c: Correlation) -> str:
+    if not c.ok:
+        return c.reason or "not enough data"
+    return f"r = {c.r:.2f}, 95% CI [{c.ci_low:.2f}, {c.ci_high:.2f}], n = {c.n}"
+
+
+def _first(codes: tuple[str, ...], columns: pd.Index) -> str | None:
+    for code in codes:
+        if column_key(code, "total") in columns:
+            return code
+    return None
+
+
+def _table(
+    series: pd.DataFrame, columns: list[tuple[str, str]]
+) -> tuple[list[str], list[list[str]]]:
+    present = [(c, label) for c, label in columns if c in series.columns]
+    header = ["Session"] + [label for _, label in present]
+    rows = [[str(int(n))] + [_fmt(series.at[n, c]) for c, _ in present] for n in series.index]
+    return header, rows
+
+
+def _trend_sentence(series: pd.DataFrame, column: str, label: str) -> str:
+    values = series[column].dropna() if column in series.columns else pd.Series(dtype=float)
+    if values.empty:
+        return f"No {label} scores yet."
+    first, last = values.iloc[0], values.iloc[-1]
+    return (
+        f"{label}: {len(values)} sessions rated, first {_fmt(first)} (session {values.index[0]}), "
+        f"latest {_fmt(last)} (session {values.index[-1]}), mean {_fmt(values.mean())}."
+    )
+
+
+def _relationship_chart(series: pd.DataFrame, client: str | None, therapist: str | None) -> Chart:
+    cols: list[tuple[str, str, str, bool]] = []
+    for code, colour in ((client, figures.CLIENT), (therapist, figures.THERAPIST)):
+        if code is None:
+            continue
+        cols.append((column_key(code, "total"), f"{code} total", colour, True))
+        for sub in ("realism", "genuineness"):
+            cols.append((column_key(code, sub), f"{code} {sub}", colour, False))
+    chart = Chart("relationship", "Real relationship over sessions", None)
+    if not cols:
+        chart.empty = "No relationship ratings yet: they appear after the first completed RRI."
+        return chart
+    chart.figure = figures.line_chart(
+        series, cols, title=chart.title, y_title="Mean item score (1–5)", y_range=[1, 5.1]
+    )
+    chart.summary = (
+        " ".join(
+            _trend_sentence(series, column_key(code, "total"), f"{code} total")
+            for code in (client, therapist)
+            if code
+        )
+        + " Subscales can be switched on in the legend."
+    )
+    chart.table_columns, chart.table_rows = _table(series, [(c, label) for c, label, _, _ in cols])
+    return chart
+
+
+def _outcome_charts(series: pd.DataFrame, specs: dict[str, InstrumentSpec]) -> list[Chart]:
+    session_level = [c for c, s in specs.items() if s.kind in ("session_outcome", "progress")]
+    symptoms = [c for c, s in specs.items() if s.kind == "symptom"]
+    charts = []
+    for key, title, codes, y_title in (
+        ("outcomes", "Session outcome and progress", session_level, "Mean item score"),
+        ("symptoms", "Symptoms (higher is worse)", symptoms, "Sum score"),
+    ):
+        cols = [
+            (column_key(code, "total"), specs[code].short_title, figures.PALETTE[(i + 2) % 7], True)
+            for i, code in enumerate(sorted(codes))
+            if column_key(code, "total") in series.columns
+        ]
+        chart = Chart(key, title, None)
+        if not cols:
+            chart.empty = f"No {title.lower()} scores yet."
+        else:
+            chart.figure = figures.line_chart(series, cols, title=title, y_title=y_title)
+            chart.summary = " ".join(_trend_sentence(series, c, label) for c, label, _, _ in cols)
+            chart.table_columns, chart.table_rows = _table(
+                series, [(c, label) for c, label, _, _ in cols]
+            )
+        charts.append(chart)
+    return charts
+
+
+def _pairs(series: pd.DataFrame, rr_codes: list[str], outcome_codes: list[str]) -> list[PairStat]:
+    frame = series.reset_index()
+    pairs = []
+    for rr in rr_codes:
+        for out in outcome_codes:
+            x, y = column_key(rr, "total"), column_key(out, "total")
+            if x not in series.columns or y not in series.columns:
+                continue
+            pairs.append(
+                PairStat(
+                    rr,
+                    out,
+                    pearson_with_ci(series[x], series[y]),
+                    lagged_correlation(frame, x, y),
+                )
+            )
+    return pairs
+
+
+def _scatter_chart(series: pd.DataFrame, client: str | None) -> Chart:
+    chart = Chart("scatter", "Relationship and session outcome", None)
+    x, y = column_key(client or "RRI-C", "total"), column_key(MAIN_OUTCOME, "total")
+    if x not in series.columns or y not in series.columns:
+        chart.empty = "The client's relationship and session-check scores are needed for this view."
+        return chart
+    both = series[[x, y]].dropna()
+    same = pearson_with_ci(series[x], series[y])
+    if len(both) < MIN_SESSIONS:
+        chart.empty = (
+            f"{len(both)} session(s) with both scores; {MIN_SESSIONS} are needed before a "
+            f"correlation means anything ({MIN_SESSIONS - len(both)} more)."
+        )
+        return chart
+    chart.figure = figures.scatter_chart(
+        both[x], both[y], [int(n) for n in both.index],
+        title=f"{client} total vs session check (numbers are sessions)",
+        x_title=f"{client} total", y_title="Session check", name="sessions",
+    )  # fmt: skip
+    lag = lagged_correlation(series.reset_index(), x, y)
+    chart.summary = (
+        f"Same session: {describe(same)}. Relationship at one session vs outcome at the next: "
+        f"{describe(lag)}. Within one dyad these estimates are imprecise; see the intervals."
+    )
+    chart.table_columns = ["Session", f"{client} total", "Session check"]
+    chart.table_rows = [[str(int(n)), _fmt(r[x]), _fmt(r[y])] for n, r in both.iterrows()]
+    return chart
+
+
+def _discrepancy_chart(series: pd.DataFrame, client: str | None, therapist: str | None):  # type: ignore[no-untyped-def]
+    chart = Chart("discrepancy", "Client minus therapist rating", None)
+    if client is None or therapist is None:
+        chart.empty = "Both the client's and the therapist's RRI are needed for this view."
+        return chart, None
+    frame = discrepancy(series, column_key(client, "total"), column_key(therapist, "total"))
+    if frame.empty:
+        chart.empty = "No session has both ratings yet."
+        return chart, None
+    trend = discrepancy_trend(frame)
+    diff = frame.set_index("session_number")
+    chart.figure = figures.line_chart(
+        diff, [("difference", "client − therapist", figures.PALETTE[2], True)],
+        title=chart.title, y_title="Difference in mean item score",
+    )  # fmt: skip
+    slope = (
+        f"changing by {trend.slope:+.2f} per session over {trend.n} sessions"
+        if trend.slope is not None
+        else trend.reason or ""
+    )
+    chart.summary = (
+        f"Mean difference {_fmt(diff['difference'].mean())} (positive: the client rates the "
+        f"relationship higher); {slope}."
+    )
+    chart.table_columns = ["Session", "Client", "Therapist", "Difference"]
+    chart.table_rows = [
+        [str(int(n)), _fmt(r["client"]), _fmt(r["therapist"]), _fmt(r["difference"])]
+        for n, r in diff.iterrows()
+    ]
+    return chart, trend
+
+
+def build_dyad_report(
+    scores: pd.DataFrame,
+    specs: dict[str, InstrumentSpec],
+    references: dict[str, ScaleReference],
+    risk: pd.DataFrame,
+    missed: pd.DataFrame,
+) -> DyadReport:
+    """`references` maps instrument code → the reference for its total score."""
+    series = dyad_series(scores) if not scores.empty else pd.DataFrame()
+    client = _first(CLIENT_RR, series.columns)
+    therapist = _first(THERAPIST_RR, series.columns)
+    charts = [_relationship_chart(series, client, therapist)]
+    charts += _outcome_charts(series, specs)
+    charts.append(_scatter_chart(series, client))
+    disc_chart, trend = _discrepancy_chart(series, client, therapist)
+    charts.append(disc_chart)
+
+    outcome_codes = [c for c, s in specs.items() if s.kind != "relationship"]
+    pairs = _pairs(series, [c for c in (client, therapist) if c], sorted(outcome_codes))
+
+    alerts: list[Alert] = []
+    for code, ref in references.items():
+        column = column_key(code, "total")
+        if column not in series.columns:
+            continue
+        if specs[code].kind == "relationship":
+            alerts += relationship_alerts(series[column], ref)
+        else:
+            alerts += outcome_alerts(series[column], ref)
+    alerts += risk_alerts(risk) + missed_form_alerts(missed)
+    return DyadReport(
+        session_count=len(series.index),
+        charts=charts,
+        pairs=pairs,
+        alerts=sort_alerts(alerts),
+        discrepancy=trend,
+        references=list(references.values()),
+    )
