@@ -1,0 +1,492 @@
+"""The therapist's home page and the supervisor dashboard (read-only, fixed query counts).
+
+Both pages read stored scores through `outcomes.dashboards`, whose selectors issue one query
+each and whose frame computations are vectorised; see that module for the definitions of the
+window, trends, open alerts and overdue forms.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import pandas as pd
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from clinic import access
+from clinic.models import Dyad
+from clinic.selectors import caseload
+from outcomes import dashboards, selectors
+from outcomes.dashboards import DatedAlert, Window, trend_arrow
+
+# --- Therapist home ------------------------------------------------------------------
+
+STATUSES = (("active", gettext_lazy("Active")), ("ended", gettext_lazy("Ended")),
+            ("all", gettext_lazy("All")))  # fmt: skip
+DEFAULT_SORT = "client"
+
+
+@dataclass
+class Trend:
+    slope: float | None
+    n: int
+    per: str = "sessions"  # what n counts: "sessions" (one dyad) or "dyads" (a mean)
+
+    @property
+    def title(self) -> str:
+        if self.per == "dyads":
+            return ngettext("mean over %(n)d dyad", "mean over %(n)d dyads", self.n) % {"n": self.n}
+        return ngettext(
+            "slope over the last %(n)d rated session",
+            "slope over the last %(n)d rated sessions",
+            self.n,
+        ) % {"n": self.n}
+
+    @property
+    def arrow(self) -> str:
+        return trend_arrow(self.slope)
+
+    @property
+    def text(self) -> str:
+        """The slope with its sign and two decimals ("+0.25", "−0.10")."""
+        if self.slope is None:
+            return ""
+        value = round(self.slope, 2) or 0.0  # no "−0.00"
+        return f"{value:+.2f}".replace("-", "−")
+
+
+@dataclass
+class CaseloadRow:
+    dyad: Dyad
+    sessions: int
+    last_session: datetime.date | None
+    client_code: str
+    client_latest: float | None
+    client_trend: Trend
+    therapist_code: str
+    therapist_latest: float | None
+    therapist_trend: Trend
+    alerts: list[DatedAlert]
+    pending_links: int
+    overdue_links: int
+    overdue_therapist: int
+
+    @property
+    def overdue(self) -> int:
+        return self.overdue_links + self.overdue_therapist
+
+    @property
+    def top_alert(self) -> DatedAlert | None:
+        return self.alerts[0] if self.alerts else None
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.alerts) or self.overdue > 0
+
+
+# key -> (column label, value getter); the whitelist for ?sort=
+SORTS = {
+    "client": (gettext_lazy("Client"), lambda r: r.dyad.client.code),
+    "sessions": (gettext_lazy("Sessions"), lambda r: r.sessions),
+    "last_session": (gettext_lazy("Last session"), lambda r: r.last_session),
+    "rri_c": (gettext_lazy("RRI-C"), lambda r: r.client_latest),
+    "trend_c": (gettext_lazy("RRI-C trend"), lambda r: r.client_trend.slope),
+    "rri_t": (gettext_lazy("RRI-T"), lambda r: r.therapist_latest),
+    "trend_t": (gettext_lazy("RRI-T trend"), lambda r: r.therapist_trend.slope),
+    "alerts": (gettext_lazy("Open alerts"), lambda r: len(r.alerts)),
+    "pending": (gettext_lazy("Links pending"), lambda r: r.pending_links),
+    "overdue": (gettext_lazy("Overdue"), lambda r: r.overdue),
+}
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value))
+
+
+def sort_rows(rows: list[CaseloadRow], sort: str) -> list[CaseloadRow]:
+    """Sort by a whitelisted key ("-key" descending); missing values always last."""
+    key = sort.lstrip("-")
+    getter = SORTS[key][1]
+    by_client = sorted(rows, key=lambda r: r.dyad.client.code)
+    present = [r for r in by_client if not _missing(getter(r))]
+    absent = [r for r in by_client if _missing(getter(r))]
+    present.sort(key=getter, reverse=sort.startswith("-"))
+    return present + absent
+
+
+def _value(frame: pd.DataFrame, index: int, column: str) -> object:
+    if index not in frame.index or column not in frame.columns:
+        return None
+    value = frame.at[index, column]
+    return None if _missing(value) else value
+
+
+def _counts(frame: pd.DataFrame, column: str) -> dict[int, int]:
+    if frame.empty:
+        return {}
+    return frame[frame[column]].groupby("dyad_id").size().to_dict()
+
+
+def caseload_rows(dyads: list[Dyad], data: dashboards.Clinical, today: datetime.date):  # type: ignore[no-untyped-def]
+    levels = data.summary.levels
+    links = data.links
+    recent = pd.Timestamp(dashboards.overdue_since(today))
+    live = _counts(links, "live")
+    expired = _counts(
+        links.assign(recent_expired=links["expired"] & (links["session_date"] >= recent)),
+        "recent_expired",
+    )
+    rows = []
+    for dyad in dyads:
+        missing = data.stats["therapist_missing"].get(dyad.pk, 0) if not data.stats.empty else 0
+        rows.append(
+            CaseloadRow(
+                dyad=dyad,
+                sessions=dyad.session_count,
+                last_session=dyad.last_session_on,
+                client_code=_value(levels, dyad.pk, "client_code") or "",
+                client_latest=_value(levels, dyad.pk, "client_latest"),
+                client_trend=Trend(
+                    _value(levels, dyad.pk, "client_slope"),
+                    int(_value(levels, dyad.pk, "client_n") or 0),
+                ),
+                therapist_code=_value(levels, dyad.pk, "therapist_code") or "",
+                therapist_latest=_value(levels, dyad.pk, "therapist_latest"),
+                therapist_trend=Trend(
+                    _value(levels, dyad.pk, "therapist_slope"),
+                    int(_value(levels, dyad.pk, "therapist_n") or 0),
+                ),
+                alerts=data.summary.alerts.get(dyad.pk, []),
+                pending_links=int(live.get(dyad.pk, 0)),
+                overdue_links=int(expired.get(dyad.pk, 0)),
+                overdue_therapist=int(missing),
+            )
+        )
+    return rows
+
+
+def _query(params: dict[str, str], **changes: str) -> str:
+    merged = {k: v for k, v in {**params, **changes}.items() if v}
+    return "?" + urlencode(merged) if merged else "?"
+
+
+@login_required
+def therapist_home(request: HttpRequest) -> HttpResponse:
+    member = access.require_staff(request.user)
+    if not member.is_therapist:
+        raise PermissionDenied("The home page lists a therapist's own caseload")
+    status = request.GET.get("status", "active")
+    if status not in dict(STATUSES):
+        status = "active"
+    attention = request.GET.get("attention") == "1"
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    if sort.lstrip("-") not in SORTS:
+        sort = DEFAULT_SORT
+    today = member.clinic.today()
+    window = Window.last_days(today)
+
+    dyads = Dyad.objects.filter(therapist=member, clinic=member.clinic)
+    if status != "all":
+        dyads = dyads.filter(status=status)
+    dyads = list(caseload(dyads))
+    ids = [d.pk for d in dyads]
+    data = dashboards.gather(
+        member.clinic,
+        selectors.instrument_specs(),
+        score_dyads=ids,
+        score_ids=set(ids),
+        activity_dyads=ids,
+        window=window,
+        today=today,
+    )
+    rows = sort_rows(caseload_rows(dyads, data, today), sort)
+    attention_count = sum(r.needs_attention for r in rows)
+    if attention:
+        rows = [r for r in rows if r.needs_attention]
+
+    params = {"status": status, "attention": "1" if attention else "", "sort": sort}
+    headers = []
+    for key, (label, _getter) in SORTS.items():
+        current = sort.lstrip("-") == key
+        descending = sort.startswith("-")
+        next_sort = ("" if descending else "-") + key if current else key
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "url": _query(params, sort=next_sort),
+                "aria_sort": ("descending" if descending else "ascending") if current else "",
+            }
+        )
+    return render(
+        request,
+        "outcomes/therapist_home.html",
+        {
+            "rows": rows,
+            "total": len(dyads),
+            "attention_count": attention_count,
+            "status": status,
+            "statuses": STATUSES,
+            "attention": attention,
+            "sort": sort,
+            "headers": headers,
+            "window": window,
+            "window_days": dashboards.ALERT_WINDOW_DAYS,
+            "overdue_days": dashboards.OVERDUE_DAYS,
+            "trend_sessions": dashboards.TREND_SESSIONS,
+        },
+    )
+
+
+# --- Supervisor dashboard ------------------------------------------------------------
+
+FLAGGED_LIMIT = 50
+
+
+class DashboardFilter(forms.Form):
+    """?therapist=ID&from=YYYY-MM-DD&to=YYYY-MM-DD; every field optional."""
+
+    therapist = forms.TypedChoiceField(
+        label=gettext_lazy("Therapist"), coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(self, data, *, therapists: list[tuple[int, str]], default: Window):  # type: ignore[no-untyped-def]
+        super().__init__(data)
+        self.default = default
+        self.fields["therapist"].choices = [("", _("All therapists")), *therapists]
+        self.fields["therapist"].error_messages["invalid_choice"] = _(
+            "There is no therapist %(value)s among those you can see; showing all of them."
+        )
+        date_error = _("Enter a date as YYYY-MM-DD.")
+        self.fields["from"] = forms.DateField(
+            label=_("From"), required=False, input_formats=["%Y-%m-%d"],
+            error_messages={"invalid": date_error},
+        )  # fmt: skip
+        self.fields["to"] = forms.DateField(
+            label=_("To"), required=False, input_formats=["%Y-%m-%d"],
+            error_messages={"invalid": date_error},
+        )  # fmt: skip
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        start, end = data.get("from"), data.get("to")
+        if start and end and start > end:
+            self.add_error("to", _("The end date is before the start date."))
+            data.pop("to", None)
+            data.pop("from", None)
+        return data
+
+    def values(self) -> tuple[int | None, Window]:
+        """The valid parts of the filter; invalid or missing parts take their defaults."""
+        self.is_valid()
+        data = self.cleaned_data
+        end = data.get("to") or self.default.end
+        start = data.get("from") or min(self.default.start, end)
+        if start > end:  # only "from" given, after the default end
+            end = start
+        return data.get("therapist"), Window(start, end)
+
+    def messages(self) -> list[str]:
+        found = []
+        for name, errors in self.errors.items():
+            label = self.fields[name].label if name in self.fields else ""
+            for error in errors:
+                found.append(f"{label}: {error}" if label else str(error))
+        return found
+
+
+@dataclass
+class TherapistRow:
+    pk: int
+    name: str
+    dyads: int
+    active: int
+    links: tuple[int, int, float | None]
+    client_sessions: tuple[int, int, float | None]
+    therapist_sessions: tuple[int, int, float | None]
+    client_mean: float | None
+    client_trend: Trend
+    therapist_mean: float | None
+    therapist_trend: Trend
+    flagged: int
+
+    @property
+    def rates(self) -> list[tuple[str, bool]]:
+        """Display text of each completion rate ("2/3 (67%)"), and whether it is empty."""
+        return [
+            (
+                f"{done}/{total} ({round(share * 100)}%)" if share is not None else "0/0",
+                share is None,
+            )
+            for done, total, share in (self.links, self.client_sessions, self.therapist_sessions)
+        ]
+
+    @property
+    def levels(self) -> list[tuple[str, Trend]]:
+        return [
+            ("—" if self.client_mean is None else f"{self.client_mean:.2f}", self.client_trend),
+            (
+                "—" if self.therapist_mean is None else f"{self.therapist_mean:.2f}",
+                self.therapist_trend,
+            ),
+        ]
+
+
+@dataclass
+class FlaggedDyad:
+    dyad_id: int
+    client_code: str
+    therapist: str
+    alerts: list[DatedAlert] = field(default_factory=list)
+
+    @property
+    def high(self) -> int:
+        return sum(a.severity == "high" for a in self.alerts)
+
+
+def _mean(series: pd.Series) -> float | None:
+    series = series.dropna()
+    return float(series.mean()) if len(series) else None
+
+
+def therapist_rows(
+    therapists: list[tuple[int, str]],
+    dyads: pd.DataFrame,
+    data: dashboards.Clinical,
+    window: Window,
+) -> list[TherapistRow]:
+    """Per therapist, all vectorised: group sums over the dyad-level frames, gathered into
+    one table indexed by therapist and read row by row at the end."""
+    owner = dyads.set_index("id")["therapist_id"]
+    active = dyads["status"] == Dyad.Status.ACTIVE
+    table = pd.DataFrame(index=pd.Index([pk for pk, _name in therapists], name="therapist_id"))
+    table["dyads"] = dyads.groupby("therapist_id").size()
+    table["active"] = dyads[active].groupby("therapist_id").size()
+
+    stats = data.stats.join(owner.rename("therapist_id"), how="inner")
+    table = table.join(
+        stats.groupby("therapist_id")[["attended", "with_client", "with_therapist"]].sum()
+    )
+    links = data.links
+    in_window = links[
+        (links["session_date"] >= pd.Timestamp(window.start))
+        & (links["session_date"] <= pd.Timestamp(window.end))
+    ]
+    by_owner = in_window.groupby(in_window["dyad_id"].map(owner))
+    table["issued"] = by_owner.size()
+    table["completed"] = by_owner["completed"].sum()
+
+    levels = data.summary.levels.join(owner.rename("therapist_id"), how="inner")
+    levels = levels[levels.index.isin(dyads.loc[active, "id"])]
+    by_therapist = levels.groupby("therapist_id")
+    columns = ["client_latest", "client_slope", "therapist_latest", "therapist_slope"]
+    table = table.join(by_therapist[columns].mean())
+    table = table.join(by_therapist[["client_slope", "therapist_slope"]].count().add_suffix("_n"))
+    flagged = owner.reindex(list(data.summary.alerts)).value_counts()
+    table["flagged"] = flagged
+    counts = [c for c in table.columns if c not in columns]
+    table[counts] = table[counts].fillna(0).astype(int)
+    table = table.astype(object).where(table.notna(), None)
+
+    names = dict(therapists)
+    return [
+        TherapistRow(
+            pk=pk,
+            name=names[pk],
+            dyads=r.dyads,
+            active=r.active,
+            links=dashboards.rate(r.completed, r.issued),
+            client_sessions=dashboards.rate(r.with_client, r.attended),
+            therapist_sessions=dashboards.rate(r.with_therapist, r.attended),
+            client_mean=r.client_latest,
+            client_trend=Trend(r.client_slope, r.client_slope_n, "dyads"),
+            therapist_mean=r.therapist_latest,
+            therapist_trend=Trend(r.therapist_slope, r.therapist_slope_n, "dyads"),
+            flagged=r.flagged,
+        )
+        for pk, r in zip(table.index, table.itertuples(index=False), strict=True)
+    ]
+
+
+@login_required
+def supervisor_dashboard(request: HttpRequest) -> HttpResponse:
+    member = access.require_staff(request.user)
+    if member.is_therapist:
+        raise PermissionDenied("The supervision dashboard is for supervisors and admins")
+    today = member.clinic.today()
+    therapists = list(
+        access.therapists_visible_to(request.user)
+        .order_by("display_name", "pk")
+        .values_list("pk", "display_name")
+    )
+    form = DashboardFilter(request.GET, therapists=therapists, default=Window.last_days(today))
+    chosen, window = form.values()
+    shown = [t for t in therapists if chosen is None or t[0] == chosen]
+
+    visible = access.dyads_visible_to(request.user).filter(
+        therapist_id__in=[pk for pk, _name in shown]
+    )
+    dyads = pd.DataFrame.from_records(
+        list(visible.values_list("pk", "therapist_id", "status", "client__code")),
+        columns=["id", "therapist_id", "status", "client_code"],
+    )
+    active = dyads["status"] == Dyad.Status.ACTIVE
+    # The dyad sets go to the database as subqueries: thousands of ids as parameters cost
+    # more to prepare and parse than the subquery costs to run.
+    data = dashboards.gather(
+        member.clinic,
+        selectors.instrument_specs(),
+        score_dyads=visible.filter(status=Dyad.Status.ACTIVE),
+        score_ids=set(dyads.loc[active, "id"].tolist()),
+        activity_dyads=visible,
+        window=window,
+        today=today,
+    )
+    rows = therapist_rows(shown, dyads, data, window)
+
+    names = dict(therapists)
+    flagged_ids = list(data.summary.alerts)
+    info = dyads.set_index("id").reindex(flagged_ids)
+    flagged = [
+        FlaggedDyad(
+            dyad_id=dyad_id,
+            client_code=code,
+            therapist=names.get(int(therapist), ""),
+            alerts=data.summary.alerts[dyad_id],
+        )
+        for dyad_id, code, therapist in zip(
+            flagged_ids,
+            info["client_code"].tolist(),
+            info["therapist_id"].tolist(),
+            strict=True,
+        )
+    ]
+    flagged.sort(
+        key=lambda f: (-f.high, -max(a.session_date.toordinal() for a in f.alerts), f.client_code)
+    )
+    flagged_total = len(flagged)
+    if chosen is None:
+        # A clinic can have hundreds: show the most urgent; one therapist's are all shown.
+        flagged = flagged[:FLAGGED_LIMIT]
+    return render(
+        request,
+        "outcomes/supervisor_dashboard.html",
+        {
+            "form": form,
+            "problems": form.messages(),
+            "chosen": chosen,
+            "therapists": therapists,
+            "window": window,
+            "rows": rows,
+            "flagged": flagged,
+            "flagged_total": flagged_total,
+            "trend_sessions": dashboards.TREND_SESSIONS,
+        },
+    )

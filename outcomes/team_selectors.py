@@ -1,0 +1,314 @@
+"""Reads for the team analytics page: a fixed number of queries whatever the number of dyads.
+
+A `TeamScope` is the set of administrations the page looks at: the dyads the user may see
+(`clinic.access.dyads_visible_to`), optionally one therapist's, optionally sessions in a date
+range. Everything the page reads goes through it, so scope and filters apply everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import pandas as pd
+from django.core.cache import cache
+from django.db import connections
+from django.db.models import Count, Max, QuerySet, Sum
+from django.utils import timezone
+
+from clinic import access
+from clinic.models import Dyad, StaffMember
+from outcomes.team import (
+    ALPHA_SAMPLE,
+    ANSWER_FRAME_COLUMNS,
+    SCORE_FRAME_COLUMNS,
+)
+from rri_forms.models import Administration, Answer, Score
+
+CACHE_SECONDS = 3600
+CACHE_VERSION = "team-v1"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class InstrumentState:
+    code: str
+    administrations: int
+    latest_pk: int
+    therapist_sum: int
+
+
+@dataclass(frozen=True)
+class TeamScope:
+    member: StaffMember
+    dyads: QuerySet[Dyad]
+    therapist_id: int | None
+    date_from: datetime.date | None
+    date_to: datetime.date | None
+
+    @property
+    def tag(self) -> str:
+        """Who sees what: the whole clinic (admins) or one supervisor's supervisees."""
+        who = "clinic" if self.member.is_admin else f"member{self.member.pk}"
+        return (
+            f"{self.member.clinic_id}:{who}:t{self.therapist_id or '-'}:"
+            f"{self.date_from or '-'}:{self.date_to or '-'}"
+        )
+
+    def lookups(self, prefix: str = "") -> dict[str, object]:
+        """Administration lookups of this scope, for a model reached through `prefix`."""
+        out: dict[str, object] = {f"{prefix}dyad__in": self.dyads}
+        if self.therapist_id is not None:
+            out[f"{prefix}dyad__therapist_id"] = self.therapist_id
+        if self.date_from is not None:
+            out[f"{prefix}session__date__gte"] = self.date_from
+        if self.date_to is not None:
+            out[f"{prefix}session__date__lte"] = self.date_to
+        return out
+
+    def administrations(self) -> QuerySet[Administration]:
+        return Administration.objects.filter(**self.lookups())
+
+
+def team_scope(
+    user: object,
+    member: StaffMember,
+    *,
+    therapist_id: int | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> TeamScope:
+    return TeamScope(
+        member=member,
+        dyads=access.dyads_visible_to(user).values("pk"),
+        therapist_id=therapist_id,
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+def instrument_states(scope: TeamScope) -> list[InstrumentState]:
+    """Per instrument in scope: how many administrations and the latest pk. One query.
+
+    This is what the cache keys hang on: a new form raises the latest pk, a deleted one or a
+    change of supervision changes the count, and a dyad moved to another therapist changes
+    the therapist sum folded into the key.
+    """
+    rows = (
+        scope.administrations()
+        .values("instrument_code")
+        .annotate(n=Count("pk"), last=Max("pk"), therapists=Sum("dyad__therapist_id"))
+        .order_by("instrument_code")
+    )
+    return [
+        InstrumentState(r["instrument_code"], r["n"], r["last"], r["therapists"] or 0) for r in rows
+    ]
+
+
+def cache_key(scope: TeamScope, states: list[InstrumentState] | None, *parts: object) -> str:
+    """Key of one cached part: scope + filters + (unless None) the state of the data."""
+    state = (
+        "any"
+        if states is None
+        else ";".join(
+            f"{s.code}:{s.administrations}:{s.latest_pk}:{s.therapist_sum}" for s in states
+        )
+    )
+    raw = f"{CACHE_VERSION}|{scope.tag}|{state}|{'|'.join(str(p) for p in parts)}"
+    return "team:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- Expensive parts: refresh-ahead ------------------------------------------------------
+#
+# A mixed model on 60,000 sessions takes several seconds, and at that size forms arrive all
+# day, each one changing the cache key. So above SYNC_MAX_* the page never waits for a fit:
+# it shows the last result for the same scope and filters (saying how many forms it predates)
+# or, the first time, says the fit is running, and the process's background thread computes
+# the result for the current data. Small clinics fit in the request, as do the tests.
+
+SYNC_MAX_OBS = 5000  # sessions: a model this size fits in well under a second
+SYNC_MAX_FORMS = 3000  # administrations in scope: alpha's answers read quickly below this
+LAST_SECONDS = 7 * 24 * 3600  # how long a superseded result may stand in while refitting
+LOCK_SECONDS = 15 * 60  # one background run per part at a time; freed early when done
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    value: T
+    computed_at: datetime.datetime
+    forms: int  # administrations in scope when computed
+
+
+@dataclass(frozen=True)
+class Refreshed(Generic[T]):
+    """A cached result: `fresh` when computed on the current data; `value` None while the
+    first computation runs in the background."""
+
+    value: T | None
+    fresh: bool
+    computed_at: datetime.datetime | None = None
+    forms_behind: int = 0
+
+
+_queue: queue.Queue[Callable[[], None]] = queue.Queue()
+_worker: threading.Thread | None = None
+_worker_lock = threading.Lock()
+_IDLE_SECONDS = 60
+
+
+def start_background(job: Callable[[], None]) -> None:
+    """Queue `job` for this process's one background thread (started on demand, ending after
+    a minute without work). One thread, so fits run one after another instead of competing
+    with each other and with requests for the interpreter."""
+    global _worker
+    _queue.put(job)
+    with _worker_lock:
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_work, name="team-analytics", daemon=True)
+            _worker.start()
+
+
+def _work() -> None:
+    global _worker
+    while True:
+        try:
+            job = _queue.get(timeout=_IDLE_SECONDS)
+        except queue.Empty:
+            with _worker_lock:
+                if _queue.empty():
+                    _worker = None
+                    return
+            continue
+        try:
+            job()
+        except Exception:
+            logger.exception("team analytics: background job failed")
+        finally:
+            connections.close_all()  # this thread's connections only
+            _queue.task_done()
+
+
+def wait_for_background() -> None:
+    """Block until every queued job has run (benchmarks)."""
+    _queue.join()
+
+
+def _store(fresh_key: str, last_key: str, value: object, forms: int) -> Entry:
+    entry = Entry(value, timezone.now(), forms)
+    cache.set(fresh_key, entry, CACHE_SECONDS)
+    cache.set(last_key, entry, LAST_SECONDS)
+    return entry
+
+
+def refreshed(
+    scope: TeamScope,
+    states: list[InstrumentState],
+    part: tuple[object, ...],
+    compute: Callable[[], T],
+    *,
+    background: bool,
+    jobs: list[Callable[[], None]],
+) -> Refreshed[T]:
+    """The part's result for the current data, computed now (`background` False) or, when
+    missing, replaced by the last result for this scope and filters while a job appended to
+    `jobs` computes it (the caller starts the jobs with `start_background` once the page is
+    rendered, so they do not slow the request down)."""
+    forms = sum(s.administrations for s in states)
+    fresh_key = cache_key(scope, states, *part)
+    last_key = cache_key(scope, None, "last", *part)
+    hit = cache.get(fresh_key)
+    if hit is not None:
+        return Refreshed(hit.value, True, hit.computed_at)
+    if not background:
+        entry = _store(fresh_key, last_key, compute(), forms)
+        return Refreshed(entry.value, True, entry.computed_at)
+    lock_key = last_key + ":running"
+    if cache.add(lock_key, True, LOCK_SECONDS):
+
+        def job() -> None:
+            try:
+                _store(fresh_key, last_key, compute(), forms)
+            except Exception:
+                logger.exception("team analytics: background computation of %s failed", part)
+            finally:
+                cache.delete(lock_key)
+
+        jobs.append(job)
+    last = cache.get(last_key)
+    if last is None:
+        return Refreshed(None, False)
+    return Refreshed(last.value, False, last.computed_at, forms - last.forms)
+
+
+def total_scores(scope: TeamScope, codes: list[str]) -> pd.DataFrame:
+    """Stored total scores of `codes` in scope, one row per score. One query."""
+    rows = (
+        Score.objects.filter(
+            scale="total",
+            value__isnull=False,
+            administration__instrument_code__in=codes,
+            **scope.lookups("administration__"),
+        )
+        .values_list(
+            "administration__dyad_id",
+            "administration__dyad__therapist_id",
+            "administration__session__number",
+            "administration__instrument_code",
+            "value",
+        )
+        .order_by()
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=list(SCORE_FRAME_COLUMNS))
+    if not frame.empty:
+        frame["score"] = frame["score"].astype(float)
+    return frame
+
+
+def dyad_labels(scope: TeamScope) -> pd.DataFrame:
+    """Client code, therapist id and name per dyad in scope (index dyad_id). One query."""
+    dyads = Dyad.objects.filter(pk__in=scope.dyads)
+    if scope.therapist_id is not None:
+        dyads = dyads.filter(therapist_id=scope.therapist_id)
+    rows = dyads.values_list(
+        "pk", "client__code", "therapist_id", "therapist__display_name"
+    ).order_by()
+    frame = pd.DataFrame.from_records(
+        list(rows), columns=["dyad_id", "client_code", "therapist_id", "therapist_name"]
+    )
+    return frame.set_index("dyad_id")
+
+
+def recent_answers(scope: TeamScope, codes: list[str]) -> pd.DataFrame:
+    """Answers of the most recent ≤ ALPHA_SAMPLE administrations per instrument. Two queries.
+
+    The ids come from one UNION ALL of per-instrument "newest first, LIMIT n" selects (a
+    backward scan of the primary key each), so the answers are then read through their
+    administration index rather than by scanning every answer in the clinic.
+    """
+    if not codes:
+        return pd.DataFrame(columns=list(ANSWER_FRAME_COLUMNS))
+    newest = [
+        scope.administrations()
+        .filter(instrument_code=code)
+        .order_by("-pk")
+        .values_list("pk", "instrument_code")[:ALPHA_SAMPLE]
+        for code in codes
+    ]
+    chosen = dict(newest[0].union(*newest[1:], all=True) if len(newest) > 1 else newest[0])
+    rows = (
+        Answer.objects.filter(administration_id__in=list(chosen))
+        .values_list("administration_id", "item_number", "value")
+        .order_by()
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=["administration", "item", "value"])
+    frame.insert(1, "instrument", frame["administration"].map(chosen))
+    return frame[list(ANSWER_FRAME_COLUMNS)]
