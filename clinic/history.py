@@ -1,0 +1,121 @@
+"""Append-only change history of the clinic's clinical rows (django-pghistory).
+
+PostgreSQL triggers copy every inserted, updated and deleted row of Client, Dyad and
+TherapySession into an event table (ClientEvent, DyadEvent, TherapySessionEvent), so bulk
+operations and raw SQL are recorded too. The event tables carry a second trigger that
+refuses UPDATE and DELETE: history cannot be rewritten through the application's
+database role (only a DBA who drops the trigger can; see docs/security.md).
+
+Each event row carries its context as JSON, copied into the row itself (so it is
+append-only too): the signed-in user and staff member and the request path
+(HistoryMiddleware below), or the client link for a client's own submit
+(rri_forms/views/client.py). Rows written outside a request (migrations, management
+commands) have no context.
+
+This module is imported at the end of clinic/models/__init__.py: event models must exist
+when the app's models load. rri_forms/history.py tracks that app's models the same way
+and registers how its events map to a dyad (for the audit page); clinic imports nothing
+from rri_forms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pghistory
+import pghistory.middleware
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from clinic.models.care import Client, Dyad, TherapySession
+
+
+def track(model: type[models.Model], *, exclude: list[str] | None = None) -> type[models.Model]:
+    """Create `<Model>Event` in the model's app: inserts, updates and deletes, append-only."""
+    return pghistory.create_event_model(
+        model,
+        pghistory.InsertEvent(),
+        pghistory.UpdateEvent(),
+        pghistory.DeleteEvent(),
+        exclude=exclude,
+        model_name=f"{model.__name__}Event",
+        # Denormalised context: the actor is stored in the event row, under its protection.
+        context_field=pghistory.ContextJSONField(),
+        append_only=True,
+        abstract=False,
+        meta={"ordering": ["-pgh_created_at", "-pgh_id"]},
+    )
+
+
+ClientEvent = track(Client)
+DyadEvent = track(Dyad)
+TherapySessionEvent = track(TherapySession)
+
+
+# --- How each event table maps to a client, for the audit page -------------------------
+
+
+@dataclass(frozen=True)
+class HistorySource:
+    """One event table and how its rows map to a client, as SQL over the event row `e`:
+    either `client_sql` and `clinic_sql` directly, or `dyad_sql` giving the row's dyad.
+    These expressions hold table and column names only, never request input."""
+
+    event_model: type[models.Model]
+    label: object  # shown on the audit page (lazily translated)
+    dyad_sql: str | None = None
+    client_sql: str | None = None
+    clinic_sql: str | None = None
+
+
+HISTORY_SOURCES: list[HistorySource] = []
+
+
+def register_history_source(
+    event_model: type[models.Model],
+    label: object,
+    *,
+    dyad_sql: str | None = None,
+    client_sql: str | None = None,
+    clinic_sql: str | None = None,
+) -> None:
+    if dyad_sql is None and (client_sql is None or clinic_sql is None):
+        raise ValueError("Give dyad_sql, or client_sql and clinic_sql")
+    HISTORY_SOURCES.append(HistorySource(event_model, label, dyad_sql, client_sql, clinic_sql))
+
+
+def live_or_recorded(
+    model: type[models.Model], event_model: type[models.Model], column: str, key_sql: str
+) -> str:
+    """SQL: `column` of the row `key_sql` of `model`, from the live table or, once the row
+    has been deleted (an erased client), from the row's recorded history."""
+    table = model._meta.db_table
+    events = event_model._meta.db_table
+    # Only table and column names from models and constants: no request input reaches this.
+    live = f'SELECT "{column}" FROM "{table}" WHERE "id" = {key_sql}'  # noqa: S608
+    recorded = f'SELECT "{column}" FROM "{events}" WHERE "pgh_obj_id" = {key_sql}'  # noqa: S608
+    return f"({live} UNION ALL {recorded} LIMIT 1)"
+
+
+register_history_source(
+    ClientEvent, _("client"), client_sql='e."pgh_obj_id"', clinic_sql='e."clinic_id"'
+)
+register_history_source(
+    DyadEvent, _("dyad"), client_sql='e."client_id"', clinic_sql='e."clinic_id"'
+)
+register_history_source(TherapySessionEvent, _("session"), dyad_sql='e."dyad_id"')
+
+
+# --- Request context -------------------------------------------------------------------
+
+
+class HistoryMiddleware(pghistory.middleware.HistoryMiddleware):
+    """pghistory's middleware (user id and path) plus the acting staff member's id."""
+
+    def get_context(self, request):  # type: ignore[no-untyped-def]
+        from clinic.access import staff_for  # models are loading when this module is
+
+        context = super().get_context(request)
+        member = staff_for(request.user) if hasattr(request, "user") else None
+        context["staff"] = member.pk if member is not None else None
+        return context

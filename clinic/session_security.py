@@ -1,0 +1,95 @@
+"""Staff session lifetime: idle timeout, absolute lifetime, and sessions ended on deactivation.
+
+- Idle: SESSION_COOKIE_AGE with SESSION_SAVE_EVERY_REQUEST (settings).
+- Absolute: the login time is stored in the session at sign-in; after
+  SESSION_ABSOLUTE_HOURS the session is ended whatever the activity (ASVS 7.3.2).
+- Deactivation: saving a user with is_active=False deletes every database session that
+  belongs to them (ASVS 7.4.2), in the same transaction as the deactivation.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.sessions.models import Session
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+LOGIN_AT_KEY = "dyad_login_at"
+
+
+@receiver(user_logged_in, dispatch_uid="clinic.session_security.stamp_login_time")
+def stamp_login_time(sender, request, user, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    if request is not None and hasattr(request, "session"):
+        request.session[LOGIN_AT_KEY] = int(time.time())
+
+
+class AbsoluteSessionLifetimeMiddleware:
+    """End signed-in sessions older than SESSION_ABSOLUTE_HOURS since the password step.
+
+    Goes after SessionMiddleware and MessageMiddleware. Looks only at the session, so it
+    costs no query; anonymous (client phone) sessions are not touched.
+    """
+
+    def __init__(self, get_response):  # type: ignore[no-untyped-def]
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = request.session
+        if session.get(SESSION_KEY) is not None:
+            login_at = session.get(LOGIN_AT_KEY)
+            now = int(time.time())
+            if not isinstance(login_at, int):
+                # A session from before this rule existed: its lifetime starts now.
+                session[LOGIN_AT_KEY] = now
+            elif now - login_at >= settings.SESSION_ABSOLUTE_HOURS * 3600:
+                logout(request)
+                messages.info(
+                    request,
+                    _(
+                        "For your clients' safety you are signed out after %(hours)s hours. "
+                        "Please sign in again."
+                    )
+                    % {"hours": settings.SESSION_ABSOLUTE_HOURS},
+                )
+                return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
+
+
+def end_sessions_of(user_id: int) -> int:
+    """Delete every live database session signed in as this user; returns how many.
+
+    Sessions do not index their user, so live sessions are decoded one by one: with the
+    idle timeout there are only as many as people active in the last half hour.
+    """
+    wanted = str(user_id)
+    doomed = []
+    live = Session.objects.filter(expire_date__gt=timezone.now())
+    for session in live.only("session_key", "session_data").iterator():
+        if str(session.get_decoded().get(SESSION_KEY)) == wanted:
+            doomed.append(session.session_key)
+    if doomed:
+        Session.objects.filter(session_key__in=doomed).delete()
+    return len(doomed)
+
+
+@receiver(
+    post_save,
+    sender=settings.AUTH_USER_MODEL,
+    dispatch_uid="clinic.session_security.end_sessions_on_deactivation",
+)
+def end_sessions_on_deactivation(sender, instance, update_fields=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    if kwargs.get("raw"):
+        return
+    if update_fields is not None and "is_active" not in update_fields:
+        return
+    if not instance.is_active and instance.pk is not None:
+        end_sessions_of(instance.pk)

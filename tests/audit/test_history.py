@@ -1,0 +1,140 @@
+"""Append-only history: every write leaves an event with its actor; events cannot change."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+from clinic.history import HISTORY_SOURCES, ClientEvent, DyadEvent, TherapySessionEvent
+from clinic.models import TherapySession
+from rri_forms.history import AdministrationEvent, AnswerEvent, ClientLinkEvent, ScoreEvent
+from rri_forms.models import Instrument
+from rri_forms.services.links import link_issue
+from rri_forms.services.therapist_forms import therapist_forms_save
+from tests.conftest import CsrfClient
+from tests.rri_forms.conftest import complete_answers
+
+pytestmark = pytest.mark.django_db
+
+EVENT_MODELS = [source.event_model for source in HISTORY_SOURCES]
+
+
+def test_every_clinical_model_is_tracked():
+    tracked = {model.pgh_tracked_model._meta.label for model in EVENT_MODELS}
+    assert tracked == {
+        "clinic.Client",
+        "clinic.Dyad",
+        "clinic.TherapySession",
+        "rri_forms.Administration",
+        "rri_forms.Answer",
+        "rri_forms.Score",
+        "rri_forms.AdministrationCorrection",
+        "rri_forms.ClientLink",
+    }
+
+
+def test_staff_write_records_user_staff_and_url(personas, login):
+    http = login("therapist_a1")
+    url = reverse("session_new", args=[personas.dyad_a1.pk])
+    data = {"number": 40, "date": personas.dyad_a1.started_on.isoformat(), "attendance": "attended"}
+    assert http.post_form(url, data).status_code == 302
+    session = TherapySession.objects.get(dyad=personas.dyad_a1, number=40)
+    event = TherapySessionEvent.objects.get(pgh_obj_id=session.pk, pgh_label="insert")
+    assert event.pgh_context["user"] == personas.therapist_a1.user.pk
+    assert event.pgh_context["staff"] == personas.therapist_a1.pk
+    assert event.pgh_context["url"] == url
+    # The client link issued in the same request carries the same context.
+    link_event = ClientLinkEvent.objects.get(session_id=session.pk, pgh_label="insert")
+    assert link_event.pgh_context_id == event.pgh_context_id
+
+
+def test_update_records_the_old_and_new_rows_with_actor(personas, login):
+    http = login("admin_a")
+    dyad = personas.dyad_a1
+    response = http.post_form(
+        reverse("dyad_end", args=[dyad.pk]), {"ended_on": dyad.started_on.isoformat()}
+    )
+    assert response.status_code == 302
+    update = DyadEvent.objects.get(pgh_obj_id=dyad.pk, pgh_label="update")
+    assert update.status == "ended" and update.ended_on == dyad.started_on
+    assert update.pgh_context["staff"] == personas.admin_a.pk
+    assert DyadEvent.objects.get(pgh_obj_id=dyad.pk, pgh_label="insert").status == "active"
+
+
+def test_client_submit_records_the_client_link_as_actor(personas):
+    link, token = link_issue(actor_user=personas.therapist_a1.user, session=personas.session_a1)
+    phone = CsrfClient()
+    phone.get(reverse("client_link", args=[token]))
+    body = phone.get(reverse("client_form")).content.decode()
+    data = complete_answers([Instrument.objects.get(pk=pk) for pk in link.instrument_ids])
+    data["submission_id"] = re.search(r'name="submission_id" value="([^"]+)"', body)[1]
+    assert phone.post_form(reverse("client_form"), data).status_code == 302
+    events = AdministrationEvent.objects.filter(session_id=personas.session_a1.pk)
+    assert events.count() == 2
+    for event in events:
+        assert event.pgh_context["client_link"] == link.pk
+        assert event.pgh_context["staff"] is None and event.pgh_context["user"] is None
+    assert AnswerEvent.objects.filter(pgh_context__client_link=link.pk).count() > 20
+    assert ScoreEvent.objects.filter(pgh_context__client_link=link.pk).exists()
+    used = ClientLinkEvent.objects.get(pgh_obj_id=link.pk, pgh_label="update")
+    assert used.used_at is not None
+
+
+def test_raw_sql_and_deletes_are_recorded_too(personas):
+    client = personas.dyad_a2.client
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE clinic_client SET display_name = 'Sam' WHERE id = %s", [client.pk])
+    assert ClientEvent.objects.get(pgh_obj_id=client.pk, pgh_label="update").display_name == "Sam"
+    session = personas.session_a2
+    session_pk = session.pk
+    session.delete()
+    deleted = TherapySessionEvent.objects.get(pgh_obj_id=session_pk, pgh_label="delete")
+    assert deleted.number == session.number  # the row as it was
+
+
+def test_link_history_holds_no_token_hash():
+    assert "token_hash" not in {field.name for field in ClientLinkEvent._meta.get_fields()}
+
+
+def _some_event(event_model, personas):
+    """Make sure at least one event of this model exists; return its table and pgh_id."""
+    if not event_model.objects.exists():
+        link_issue(actor_user=personas.therapist_a1.user, session=personas.session_a1)
+        therapist = list(Instrument.objects.filter(is_current=True, rater="therapist"))
+        answers = {i.pk: {item.number: 3 for item in i.spec.items} for i in therapist}
+        user = personas.therapist_a1.user
+        therapist_forms_save(
+            actor_user=user, session=personas.session_a1, instruments=therapist, answers=answers
+        )
+        changed = {pk: {**values, 1: 4} for pk, values in answers.items()}
+        therapist_forms_save(
+            actor_user=user, session=personas.session_a1, instruments=therapist, answers=changed
+        )
+    return event_model._meta.db_table, event_model.objects.values_list("pgh_id", flat=True)[0]
+
+
+@pytest.mark.parametrize("event_model", EVENT_MODELS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE \"{table}\" SET pgh_label = 'forged' WHERE pgh_id = %s",
+        'UPDATE "{table}" SET pgh_context = NULL WHERE pgh_id = %s',
+        'DELETE FROM "{table}" WHERE pgh_id = %s',
+    ],
+    ids=["update-label", "update-context", "delete"],
+)
+def test_history_rows_cannot_be_updated_or_deleted(event_model, statement, personas):
+    table, pgh_id = _some_event(event_model, personas)
+    refused = pytest.raises(DatabaseError, match="pgtrigger: Cannot")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement.format(table=table), [pgh_id])
+    assert event_model.objects.filter(pgh_id=pgh_id).exclude(pgh_label="forged").exists()
+
+
+def test_history_queryset_delete_is_refused_too(personas):
+    with pytest.raises(DatabaseError, match="pgtrigger: Cannot"), transaction.atomic():
+        ClientEvent.objects.all().delete()
+    assert ClientEvent.objects.count() >= 3

@@ -1,0 +1,136 @@
+"""Staff sessions: idle timeout, absolute lifetime, and deactivation ending every session."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.urls import reverse
+
+from clinic.session_security import LOGIN_AT_KEY
+from tests.conftest import CsrfClient
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+TWELVE_HOURS = 12 * 3600
+
+
+def _redirected_to_login(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def _set_login_time(http: CsrfClient, seconds_ago: int) -> None:
+    session = http.session
+    session[LOGIN_AT_KEY] = int(time.time()) - seconds_ago
+    session.save()
+
+
+def test_timeouts_are_30_minutes_idle_and_12_hours_absolute():
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_ABSOLUTE_HOURS == 12
+
+
+def test_password_login_stamps_the_login_time(personas):
+    http = CsrfClient()
+    http.post_form(reverse("login"), {"username": "therapist_a1", "password": PASSWORD})
+    assert abs(http.session[LOGIN_AT_KEY] - time.time()) < 60
+
+
+def test_session_just_under_the_absolute_limit_still_works(login):
+    http = login("therapist_a1")
+    _set_login_time(http, TWELVE_HOURS - 60)
+    assert http.get(reverse("caseload")).status_code == 200
+
+
+def test_session_older_than_the_absolute_limit_is_ended(login):
+    http = login("therapist_a1")
+    assert http.get(reverse("caseload")).status_code == 200
+    _set_login_time(http, TWELVE_HOURS + 1)
+    response = http.get(reverse("caseload"))
+    assert _redirected_to_login(response)
+    assert "next=" in response["Location"]
+    assert "_auth_user_id" not in http.session
+    # Activity does not revive it, and the login page says why.
+    page = http.get(response["Location"])
+    assert "signed out after 12 hours" in page.content.decode()
+    assert _redirected_to_login(http.get(reverse("caseload")))
+
+
+def test_absolute_limit_is_configurable(login, settings):
+    settings.SESSION_ABSOLUTE_HOURS = 1
+    http = login("therapist_a1")
+    _set_login_time(http, 3601)
+    assert _redirected_to_login(http.get(reverse("caseload")))
+
+
+def test_session_without_a_stamp_gets_one_and_carries_on(login):
+    http = login("therapist_a1")
+    session = http.session
+    del session[LOGIN_AT_KEY]
+    session.save()
+    assert http.get(reverse("caseload")).status_code == 200
+    assert abs(http.session[LOGIN_AT_KEY] - time.time()) < 60
+
+
+def test_idle_session_is_ended(login):
+    http = login("therapist_a1")
+    Session.objects.filter(session_key=http.session.session_key).update(
+        expire_date=datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(seconds=1)
+    )
+    assert _redirected_to_login(http.get(reverse("caseload")))
+
+
+def test_each_request_pushes_the_idle_expiry_forward(login):
+    http = login("therapist_a1")
+    key = http.session.session_key
+    soon = datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(minutes=5)
+    Session.objects.filter(session_key=key).update(expire_date=soon)
+    http.get(reverse("caseload"))
+    renewed = Session.objects.get(session_key=http.session.session_key).expire_date
+    assert renewed > soon + datetime.timedelta(minutes=20)
+
+
+def _user_sessions(user) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        s.session_key
+        for s in Session.objects.all()
+        if s.get_decoded().get("_auth_user_id") == str(user.pk)
+    ]
+
+
+def test_deactivating_a_staff_member_ends_all_their_sessions(personas, login):
+    office, laptop = login("therapist_a1"), login("therapist_a1")
+    colleague = login("therapist_a2")
+    user = personas.therapist_a1.user
+    assert len(_user_sessions(user)) == 2
+    before = Session.objects.count()
+
+    user.is_active = False
+    user.save()
+
+    assert _user_sessions(user) == []
+    assert Session.objects.count() == before - 2
+    assert len(_user_sessions(personas.therapist_a2.user)) == 1
+    for http in (office, laptop):
+        assert _redirected_to_login(http.get(reverse("caseload")))
+    assert colleague.get(reverse("caseload")).status_code == 200
+
+
+def test_deactivation_through_update_fields_also_ends_sessions(personas, login):
+    login("supervisor_a")
+    user = personas.supervisor_a.user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert _user_sessions(user) == []
+
+
+def test_other_saves_keep_sessions(personas, login):
+    login("therapist_a1")
+    user = personas.therapist_a1.user
+    user.first_name = "Renamed"
+    user.save()
+    assert len(_user_sessions(user)) == 1
