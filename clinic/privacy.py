@@ -239,6 +239,18 @@ def retention_hold_set(
     return client
 
 
+def _refuse_under_hold(client: Client) -> None:
+    """A retention hold freezes the record as it is: neither erasure nor pseudonymisation."""
+    if client.retention_hold:
+        raise ValidationError(
+            _(
+                "This client's record is under a retention hold (%(note)s). Clear the hold "
+                "first; nothing was changed."
+            )
+            % {"note": client.retention_note or _("no reason given")}
+        )
+
+
 @transaction.atomic
 def client_pseudonymise(*, actor_user: AbstractBaseUser, client: Client, confirm: str) -> Client:
     """Replace the code with ERASED-xxxxxxxx and blank the name and email; clinical rows
@@ -246,6 +258,7 @@ def client_pseudonymise(*, actor_user: AbstractBaseUser, client: Client, confirm
     _admin_of(actor_user, client)
     client = _locked(client)
     _confirmed(client, confirm)
+    _refuse_under_hold(client)
     code = PSEUDONYM_PREFIX + secrets.token_hex(4).upper()
     while Client.objects.filter(clinic=client.clinic_id, code=code).exists():  # pragma: no cover
         code = PSEUDONYM_PREFIX + secrets.token_hex(4).upper()
@@ -269,14 +282,7 @@ def client_erase(*, actor_user: AbstractBaseUser, client: Client, confirm: str) 
     _admin_of(actor_user, client)
     client = _locked(client)
     _confirmed(client, confirm)
-    if client.retention_hold:
-        raise ValidationError(
-            _(
-                "This client's record is under a retention hold (%(note)s). Clear the hold "
-                "before erasing; nothing was erased."
-            )
-            % {"note": client.retention_note or _("no reason given")}
-        )
+    _refuse_under_hold(client)
     rows = client_rows(client)
     deleted: dict[str, int] = {}
     try:

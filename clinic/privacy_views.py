@@ -121,7 +121,7 @@ def client_retention(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("Retention hold set: the record cannot be erased.")
+            _("Retention hold set: the record cannot be erased or pseudonymised.")
             if hold
             else _("Retention hold cleared."),
         )

@@ -224,6 +224,24 @@ def test_erasure_is_refused_under_a_retention_hold(full_record, login):
     assert Answer.objects.exists()
 
 
+def test_pseudonymisation_is_refused_under_a_retention_hold(full_record, login):
+    client, _link = full_record
+    http = login("admin_a")
+    http.post_form(
+        _privacy("client_retention", client),
+        {"retention_hold": "on", "retention_note": "Court order 2026-14"},
+    )
+    response = http.post_form(_privacy("client_pseudonymise", client), {"confirm": client.code})
+    assert response.status_code == 302
+    page = http.get(response["Location"]).content.decode()
+    assert "retention hold" in page and "nothing was changed" in page
+    client.refresh_from_db()
+    assert client.code == "A1-0001" and client.email
+    assert not AccessLog.objects.filter(
+        action=AccessLog.Action.PRIVACY, detail__startswith="pseudonymised"
+    ).exists()
+
+
 def test_a_hold_needs_a_reason(personas, login):
     client = personas.dyad_a1.client
     http = login("admin_a")
