@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from clinic import access
-from clinic.models import Dyad
+from clinic.audit import log_access
+from clinic.models import AccessLog, Dyad
 from clinic.selectors import caseload
 from outcomes import dashboards, selectors
 from outcomes.dashboards import DatedAlert, Window, trend_arrow
@@ -207,6 +208,11 @@ def therapist_home(request: HttpRequest) -> HttpResponse:
         today=today,
     )
     rows = sort_rows(caseload_rows(dyads, data, today), sort)
+    log_access(
+        request,
+        AccessLog.Action.VIEW_DASHBOARD,
+        detail=f"therapist home: {len(dyads)} dyads ({status})",
+    )
     attention_count = sum(r.needs_attention for r in rows)
     if attention:
         rows = [r for r in rows if r.needs_attention]
@@ -450,6 +456,12 @@ def supervisor_dashboard(request: HttpRequest) -> HttpResponse:
         today=today,
     )
     rows = therapist_rows(shown, dyads, data, window)
+    log_access(
+        request,
+        AccessLog.Action.VIEW_DASHBOARD,
+        detail=f"supervision dashboard: {len(dyads)} dyads of {len(shown)} therapists, "
+        f"{window.start.isoformat()} to {window.end.isoformat()}",
+    )
 
     names = dict(therapists)
     flagged_ids = list(data.summary.alerts)

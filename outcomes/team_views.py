@@ -19,6 +19,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
 from clinic import access
+from clinic.audit import log_access
+from clinic.models import AccessLog
 from outcomes import selectors, team, team_selectors
 from outcomes.team_selectors import TeamScope, cache_key
 from rri_forms.instrument_spec import InstrumentSpec
@@ -257,6 +259,12 @@ def team_analytics(request: HttpRequest) -> HttpResponse:
         report=report,
         pooled_rows=_linked_rows(report.pooled.table_rows),
         between_rows=_linked_rows(report.between.table_rows),
+    )
+    log_access(
+        request,
+        AccessLog.Action.VIEW_DASHBOARD,
+        detail=f"team analytics: {report.n_dyads} dyads, therapist {scope.therapist_id or 'all'}, "
+        f"sessions {scope.date_from or 'any'} to {scope.date_to or 'any'}",
     )
     response = render(request, "outcomes/team_analytics.html", context)
     for job in jobs:

@@ -13,6 +13,8 @@ class AccessLog(models.Model):
     class Action(models.TextChoices):
         VIEW_DYAD = "view_dyad", _("Viewed a dyad")
         VIEW_SESSION = "view_session", _("Viewed a session")
+        # Dashboards list many clients' codes and scores at once; one row per page view.
+        VIEW_DASHBOARD = "view_dashboard", _("Viewed a dashboard")
         EXPORT = "export", _("Exported data")
         PRIVACY = "privacy", _("Privacy request")
 

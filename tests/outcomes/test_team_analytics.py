@@ -493,8 +493,8 @@ def _count(http, query=""):
 
 # user, TOTP devices, membership, visible therapists, instrument specs, the scope's state,
 # total scores, dyad labels, the newest forms per instrument and their answers (alpha), the
-# placeholder-instrument notice.
-PINNED_QUERIES = 11
+# placeholder-instrument notice, the access-log row.
+PINNED_QUERIES = 12
 
 
 def test_query_count_does_not_grow_with_dyads(pool_clinic, login, personas):
