@@ -92,8 +92,7 @@ class PageWatch:
         def on_console(message) -> None:  # type: ignore[no-untyped-def]
             if message.type == "error":
                 url = (message.location or {}).get("url", "")
-                if not url.endswith("/favicon.ico"):
-                    self.errors.append(f"console: {message.text} ({url})")
+                self.errors.append(f"console: {message.text} ({url})")
 
         def on_response(response) -> None:  # type: ignore[no-untyped-def]
             if response.request.resource_type == "document":
