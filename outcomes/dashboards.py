@@ -47,14 +47,22 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from clinic.history import TherapySessionEvent
 from clinic.models import Clinic, Dyad, TherapySession
 from outcomes.analytics import Alert, ScaleReference, missed_form_alerts, risk_alerts
-from outcomes.analytics.alerts import MIN_EARLIER_SESSIONS, _beyond, _num, _signed
+from outcomes.analytics.alerts import (
+    MIN_EARLIER_SESSIONS,
+    below_mean_reason,
+    deterioration_reason,
+    drop_reason,
+)
 from outcomes.analytics.series import MIN_TREND_POINTS
 from outcomes.dyad_report import CLIENT_RR, THERAPIST_RR
 from outcomes.references import total_reference
+from outcomes.selectors import risk_item_label
 from rri_forms.history import AdministrationEvent, ScoreEvent
 from rri_forms.instrument_spec import InstrumentSpec
 from rri_forms.models import Administration, Answer, ClientLink, Score
@@ -263,9 +271,8 @@ def risk_frame(dyads: Dyads, window: Window, specs: dict[str, InstrumentSpec]) -
         spec = specs.get(code)
         if spec is None or item not in spec.risk_items or value <= spec.risk_threshold:
             continue
-        text = spec.item(item).text
-        short = text if len(text) <= 60 else text[:57] + "…"
-        records.append((dyad_id, number, date, code, item, value, f"{code} item {item} ({short})"))
+        label = risk_item_label(code, item, spec.item(item).text)
+        records.append((dyad_id, number, date, code, item, value, label))
     return _frame(records, RISK_COLUMNS, dates=("session_date",))
 
 
@@ -378,7 +385,9 @@ def clinic_references(
         .first()
     )
     inputs = repr([_reference_inputs(specs[code]) for code in wanted]).encode()
-    key = f"dashboard-refs:{clinic.pk}:{latest}:{hashlib.sha256(inputs).hexdigest()[:16]}"
+    # The references carry sentences (`source`), so each language has its own entry.
+    digest = hashlib.sha256(inputs).hexdigest()[:16]
+    key = f"dashboard-refs:{clinic.pk}:{latest}:{digest}:{get_language()}"
     references = cache.get(key)
     if references is None:
         references = {code: total_reference(clinic, specs[code]) for code in wanted}
@@ -471,35 +480,23 @@ def latest_and_trend(rows: pd.DataFrame, last: int = TREND_SESSIONS) -> pd.DataF
     )
 
 
-# The sentences of outcomes.analytics.alerts, written with that module's own helpers.
+# The sentences of outcomes.analytics.alerts, written (and translated) by that module.
 
 
-def _drop(ref, beyond, before, before_n, value, n, change) -> Alert:  # type: ignore[no-untyped-def]
-    verb = "fell" if change < 0 else "rose"
-    reason = (
-        f"{ref.label} {verb} from {_num(before)} at session {before_n} to "
-        f"{_num(value)} at session {n} ({_signed(change)}), {beyond}."
-    )
+def _drop(
+    ref: ScaleReference, before: float, before_n: int, value: float, n: int, change: float
+) -> Alert:
+    reason = drop_reason(ref, before, before_n, value, n, change)
     return Alert("relationship_drop", int(n), ref.label, reason, "high")
 
 
-def _below(ref, beyond, n, latest, earlier_mean, earlier) -> Alert:  # type: ignore[no-untyped-def]
-    direction = "below" if latest < earlier_mean else "above"
-    reason = (
-        f"{ref.label} at session {n} was {_num(latest)}, "
-        f"{_num(abs(latest - earlier_mean))} {direction} this dyad's own mean of "
-        f"{_num(earlier_mean)} over {earlier} earlier sessions, {beyond}."
-    )
+def _below(ref: ScaleReference, n: int, latest: float, earlier_mean: float, earlier: int) -> Alert:
+    reason = below_mean_reason(ref, n, latest, earlier_mean, earlier)
     return Alert("relationship_below_mean", int(n), ref.label, reason, "medium")
 
 
-def _deterioration(ref, beyond, start, start_n, value, n) -> Alert:  # type: ignore[no-untyped-def]
-    verb = "fell" if value < start else "rose"
-    reason = (
-        f"{ref.label} {verb} from {_num(start)} at the first session ({start_n}) "
-        f"to {_num(value)} at session {n} ({_signed(value - start)}), a reliable "
-        f"deterioration {beyond}."
-    )
+def _deterioration(ref: ScaleReference, start: float, start_n: int, value: float, n: int) -> Alert:
+    reason = deterioration_reason(ref, start, start_n, value, n)
     return Alert("deterioration", int(n), ref.label, reason, "high")
 
 
@@ -511,14 +508,11 @@ def _relationship_alerts(
 ) -> Found:
     """`relationship_alerts` for every group at once: the same rules, arithmetic and text."""
     sign = 1.0 if ref.higher_is_better else -1.0
-    beyond = _beyond(ref)
     found: Found = []
     score, number = g.score, g.number
     change = score - np.r_[np.nan, score[:-1]]  # values[i] - values[i - 1], elementwise
     for i in np.flatnonzero(~g.first & (sign * change <= -threshold) & in_window).tolist():
-        make = partial(
-            _drop, ref, beyond, score[i - 1], number[i - 1], score[i], number[i], change[i]
-        )
+        make = partial(_drop, ref, score[i - 1], number[i - 1], score[i], number[i], change[i])
         found.append((i, "relationship_drop", "high", make))
     # Below the dyad's own earlier mean, judged at the latest session with >= 3 earlier ones.
     # The cumulative-sum mean only screens (loosely); the alert function's own mean of the
@@ -537,7 +531,7 @@ def _relationship_alerts(
         earlier = score[g.starts[g.group[i]] : i]
         earlier_mean, latest = float(earlier.mean()), float(score[i])
         if sign * (latest - earlier_mean) < -threshold:
-            make = partial(_below, ref, beyond, number[i], latest, earlier_mean, len(earlier))
+            make = partial(_below, ref, number[i], latest, earlier_mean, len(earlier))
             found.append((i, "relationship_below_mean", "medium", make))
     return found
 
@@ -555,13 +549,10 @@ def _outcome_alerts(
         return []
     # The latest worse session of each dyad (one alert, as outcome_alerts gives).
     latest = worse[np.r_[g.group[worse][1:] != g.group[worse][:-1], True]]
-    beyond = _beyond(ref)
     found: Found = []
     for i in latest[in_window[latest]].tolist():
         s = g.starts[g.group[i]]
-        make = partial(
-            _deterioration, ref, beyond, float(score[s]), number[s], float(score[i]), number[i]
-        )
+        make = partial(_deterioration, ref, float(score[s]), number[s], float(score[i]), number[i])
         found.append((i, "deterioration", "high", make))
     return found
 
@@ -660,7 +651,7 @@ def risk_and_missed_alerts(
             & ~links["completed"]
             & (links["session_date"] >= start)
             & (links["session_date"] <= end)
-        ].assign(form_label="Client forms")
+        ].assign(form_label=_("Client forms"))
         alerts = missed_form_alerts(rows)
         out += _zip_rows(rows, alerts)
     return out

@@ -12,6 +12,7 @@ import pandas as pd
 from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.models import Clinic, Dyad
 from outcomes.analytics import SCORE_COLUMNS, cronbach_alpha
@@ -49,6 +50,16 @@ def instrument_specs() -> dict[str, InstrumentSpec]:
     return {i.code: i.spec for i in Instrument.objects.filter(is_current=True)}
 
 
+def risk_item_label(code: str, item: int, text: str) -> str:
+    """How an alert names a risk item: "PHQ-9 item 9 (Thoughts that you would be …)"."""
+    short = text if len(text) <= 60 else text[:57] + "…"
+    return _("%(instrument)s item %(item)s (%(text)s)") % {
+        "instrument": code,
+        "item": item,
+        "text": short,
+    }
+
+
 def risk_answers_frame(dyad: Dyad, specs: dict[str, InstrumentSpec]) -> pd.DataFrame:
     """Answers to risk items in the dyad's flagged administrations. One query."""
     rows = Answer.objects.filter(
@@ -64,9 +75,9 @@ def risk_answers_frame(dyad: Dyad, specs: dict[str, InstrumentSpec]) -> pd.DataF
         spec = specs.get(code)
         if spec is None or item not in spec.risk_items or value <= spec.risk_threshold:
             continue
-        text = spec.item(item).text
-        short = text if len(text) <= 60 else text[:57] + "…"
-        records.append((number, code, item, value, f"{code} item {item} ({short})"))
+        records.append(
+            (number, code, item, value, risk_item_label(code, item, spec.item(item).text))
+        )
     return pd.DataFrame.from_records(
         records, columns=["session_number", "instrument", "item_number", "value", "label"]
     )
@@ -85,7 +96,7 @@ def missed_forms_frame(dyad: Dyad) -> pd.DataFrame:
             link.session.number,
             link.used_at is None and link.revoked_at is None and link.expires_at <= now,
             link.used_at is not None,
-            "Client forms",
+            _("Client forms"),
         )
         for link in latest.values()
     ]

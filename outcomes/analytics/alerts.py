@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .i18n import _, ngettext
 from .reliable_change import rci_threshold
 
 AlertKind = Literal[
@@ -85,7 +86,8 @@ def reference_from_instrument(
         label=label,
         higher_is_better=higher_is_better,
         threshold=rci_threshold(sd, reliability),
-        source=f"instrument reference values: SD {_num(sd)}, reliability {_alpha(reliability)}",
+        source=_("instrument reference values: SD %(sd)s, reliability %(reliability)s")
+        % {"sd": _num(sd), "reliability": _alpha(reliability)},
     )
 
 
@@ -105,30 +107,55 @@ def reference_from_clinic(
     values = values[np.isfinite(values)]
     n = int(values.size)
 
-    def refused(why: str) -> ScaleReference:
+    def refused(source: str) -> ScaleReference:
         return ScaleReference(
-            label=label,
-            higher_is_better=higher_is_better,
-            threshold=None,
-            source=f"this clinic's data: {why}, so no reliable-change threshold",
+            label=label, higher_is_better=higher_is_better, threshold=None, source=source
         )
 
     if n < MIN_FIRST_SESSION_SCORES:
-        return refused(f"{n} first-session scores; at least {MIN_FIRST_SESSION_SCORES} are needed")
+        return refused(
+            ngettext(
+                "this clinic's data: %(n)d first-session score; at least %(min)d are needed, "
+                "so no reliable-change threshold",
+                "this clinic's data: %(n)d first-session scores; at least %(min)d are needed, "
+                "so no reliable-change threshold",
+                n,
+            )
+            % {"n": n, "min": MIN_FIRST_SESSION_SCORES}
+        )
     if alpha is None or not math.isfinite(alpha):
-        return refused("no reliability (alpha) estimate yet")
+        return refused(
+            _(
+                "this clinic's data: no reliability (alpha) estimate yet, "
+                "so no reliable-change threshold"
+            )
+        )
     if not 0 < alpha < 1:
-        return refused(f"alpha is {alpha:.2f}, outside 0 to 1")
+        return refused(
+            _(
+                "this clinic's data: alpha is %(alpha).2f, outside 0 to 1, "
+                "so no reliable-change threshold"
+            )
+            % {"alpha": alpha}
+        )
     sd = float(np.std(values, ddof=1))
     if sd == 0:
-        return refused("first-session scores did not vary")
+        return refused(
+            _(
+                "this clinic's data: first-session scores did not vary, "
+                "so no reliable-change threshold"
+            )
+        )
     return ScaleReference(
         label=label,
         higher_is_better=higher_is_better,
         threshold=rci_threshold(sd, alpha),
-        source=(
-            f"this clinic's data: SD of {n} first-session scores {_num(sd)}, alpha {_alpha(alpha)}"
-        ),
+        source=ngettext(
+            "this clinic's data: SD of %(n)d first-session score %(sd)s, alpha %(alpha)s",
+            "this clinic's data: SD of %(n)d first-session scores %(sd)s, alpha %(alpha)s",
+            n,
+        )
+        % {"n": n, "sd": _num(sd), "alpha": _alpha(alpha)},
     )
 
 
@@ -136,8 +163,101 @@ def _clean(series: pd.Series) -> pd.Series:
     return series.astype(float).dropna().sort_index()
 
 
-def _beyond(ref: ScaleReference) -> str:
-    return f"beyond the reliable-change threshold of {_num(ref.threshold or 0)} ({ref.source})"
+# The sentences of the change alerts, also used by outcomes.dashboards for whole clinics.
+# One sentence per direction ("fell"/"rose", "below"/"above") so each is a whole msgid.
+
+
+def _threshold_args(ref: ScaleReference) -> dict[str, str]:
+    return {"threshold": _num(ref.threshold or 0), "source": ref.source}
+
+
+def drop_reason(
+    ref: ScaleReference, before: float, before_n: int, value: float, n: int, change: float
+) -> str:
+    """`relationship_drop`: the score moved by `change` from `before` to `value`."""
+    if change < 0:
+        text = _(
+            "%(label)s fell from %(before)s at session %(before_n)s to %(value)s at session "
+            "%(n)s (%(change)s), beyond the reliable-change threshold of %(threshold)s "
+            "(%(source)s)."
+        )
+    else:
+        text = _(
+            "%(label)s rose from %(before)s at session %(before_n)s to %(value)s at session "
+            "%(n)s (%(change)s), beyond the reliable-change threshold of %(threshold)s "
+            "(%(source)s)."
+        )
+    return text % {
+        "label": ref.label,
+        "before": _num(before),
+        "before_n": before_n,
+        "value": _num(value),
+        "n": n,
+        "change": _signed(change),
+        **_threshold_args(ref),
+    }
+
+
+def below_mean_reason(
+    ref: ScaleReference, n: int, latest: float, earlier_mean: float, earlier: int
+) -> str:
+    """`relationship_below_mean`: `latest` against the mean of `earlier` earlier sessions."""
+    if latest < earlier_mean:
+        text = ngettext(
+            "%(label)s at session %(n)s was %(latest)s, %(gap)s below this dyad's own mean of "
+            "%(mean)s over %(earlier)d earlier session, beyond the reliable-change threshold "
+            "of %(threshold)s (%(source)s).",
+            "%(label)s at session %(n)s was %(latest)s, %(gap)s below this dyad's own mean of "
+            "%(mean)s over %(earlier)d earlier sessions, beyond the reliable-change threshold "
+            "of %(threshold)s (%(source)s).",
+            earlier,
+        )
+    else:
+        text = ngettext(
+            "%(label)s at session %(n)s was %(latest)s, %(gap)s above this dyad's own mean of "
+            "%(mean)s over %(earlier)d earlier session, beyond the reliable-change threshold "
+            "of %(threshold)s (%(source)s).",
+            "%(label)s at session %(n)s was %(latest)s, %(gap)s above this dyad's own mean of "
+            "%(mean)s over %(earlier)d earlier sessions, beyond the reliable-change threshold "
+            "of %(threshold)s (%(source)s).",
+            earlier,
+        )
+    return text % {
+        "label": ref.label,
+        "n": n,
+        "latest": _num(latest),
+        "gap": _num(abs(latest - earlier_mean)),
+        "mean": _num(earlier_mean),
+        "earlier": earlier,
+        **_threshold_args(ref),
+    }
+
+
+def deterioration_reason(
+    ref: ScaleReference, first: float, first_n: int, value: float, n: int
+) -> str:
+    """`deterioration`: from `first` at the first rated session to `value` at session `n`."""
+    if value < first:
+        text = _(
+            "%(label)s fell from %(first)s at the first session (%(first_n)s) to %(value)s at "
+            "session %(n)s (%(change)s), a reliable deterioration beyond the reliable-change "
+            "threshold of %(threshold)s (%(source)s)."
+        )
+    else:
+        text = _(
+            "%(label)s rose from %(first)s at the first session (%(first_n)s) to %(value)s at "
+            "session %(n)s (%(change)s), a reliable deterioration beyond the reliable-change "
+            "threshold of %(threshold)s (%(source)s)."
+        )
+    return text % {
+        "label": ref.label,
+        "first": _num(first),
+        "first_n": first_n,
+        "value": _num(value),
+        "n": n,
+        "change": _signed(value - first),
+        **_threshold_args(ref),
+    }
 
 
 def relationship_alerts(series: pd.Series, ref: ScaleReference) -> list[Alert]:
@@ -161,16 +281,13 @@ def relationship_alerts(series: pd.Series, ref: ScaleReference) -> list[Alert]:
     for i in range(1, len(values)):
         change = values[i] - values[i - 1]
         if sign * change <= -threshold:
-            verb = "fell" if change < 0 else "rose"
             alerts.append(
                 Alert(
                     kind="relationship_drop",
                     session_number=int(sessions[i]),
                     scale_label=ref.label,
-                    reason=(
-                        f"{ref.label} {verb} from {_num(values[i - 1])} at session "
-                        f"{sessions[i - 1]} to {_num(values[i])} at session {sessions[i]} "
-                        f"({_signed(change)}), {_beyond(ref)}."
+                    reason=drop_reason(
+                        ref, values[i - 1], sessions[i - 1], values[i], sessions[i], change
                     ),
                     severity="high",
                 )
@@ -179,17 +296,13 @@ def relationship_alerts(series: pd.Series, ref: ScaleReference) -> list[Alert]:
         earlier_mean = float(values[:-1].mean())
         latest = float(values[-1])
         if sign * (latest - earlier_mean) < -threshold:
-            direction = "below" if latest < earlier_mean else "above"
             alerts.append(
                 Alert(
                     kind="relationship_below_mean",
                     session_number=int(sessions[-1]),
                     scale_label=ref.label,
-                    reason=(
-                        f"{ref.label} at session {sessions[-1]} was {_num(latest)}, "
-                        f"{_num(abs(latest - earlier_mean))} {direction} this dyad's own mean of "
-                        f"{_num(earlier_mean)} over {len(values) - 1} earlier sessions, "
-                        f"{_beyond(ref)}."
+                    reason=below_mean_reason(
+                        ref, sessions[-1], latest, earlier_mean, len(values) - 1
                     ),
                     severity="medium",
                 )
@@ -217,17 +330,12 @@ def outcome_alerts(series: pd.Series, ref: ScaleReference) -> list[Alert]:
         return []
     session = worse.index[-1]
     value = float(scores.loc[session])
-    verb = "fell" if value < first else "rose"
     return [
         Alert(
             kind="deterioration",
             session_number=int(session),
             scale_label=ref.label,
-            reason=(
-                f"{ref.label} {verb} from {_num(first)} at the first session ({first_session}) "
-                f"to {_num(value)} at session {session} ({_signed(value - first)}), a reliable "
-                f"deterioration {_beyond(ref)}."
-            ),
+            reason=deterioration_reason(ref, first, first_session, value, session),
             severity="high",
         )
     ]
@@ -246,11 +354,13 @@ def risk_alerts(frame: pd.DataFrame) -> list[Alert]:
         Alert(
             kind="risk",
             session_number=int(row.session_number),
-            scale_label=f"{row.instrument} item {row.item_number}",
-            reason=(
-                f"{row.label} was answered {_num(float(row.value))} (above 0) at session "
-                f"{row.session_number}; review risk with the client."
-            ),
+            scale_label=_("%(instrument)s item %(item)s")
+            % {"instrument": row.instrument, "item": row.item_number},
+            reason=_(
+                "%(item)s was answered %(value)s (above 0) at session %(n)s; review risk with "
+                "the client."
+            )
+            % {"item": row.label, "value": _num(float(row.value)), "n": row.session_number},
             severity="high",
         )
         for row in answered.itertuples(index=False)
@@ -270,10 +380,8 @@ def missed_form_alerts(frame: pd.DataFrame) -> list[Alert]:
             kind="forms_missed",
             session_number=int(row.session_number),
             scale_label=str(row.form_label),
-            reason=(
-                f"{row.form_label} for session {row.session_number} was not completed "
-                "before its link expired."
-            ),
+            reason=_("%(form)s for session %(n)s was not completed before its link expired.")
+            % {"form": row.form_label, "n": row.session_number},
             severity="medium",
         )
         for row in missed.itertuples(index=False)

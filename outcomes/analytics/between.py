@@ -15,8 +15,19 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .correlation import Correlation, pearson_with_ci
+from .i18n import _, ngettext
 
 MIN_DYADS = 4
+
+
+def _too_few_dyads(n: int, min_n: int) -> str:
+    return ngettext(
+        "%(n)d dyad with both a relationship mean and an outcome change; at least %(min)d are "
+        "needed",
+        "%(n)d dyads with both a relationship mean and an outcome change; at least %(min)d are "
+        "needed",
+        n,
+    ) % {"n": n, "min": min_n}
 
 
 @dataclass(frozen=True)
@@ -69,10 +80,7 @@ def between_dyad_association(
         table["outcome_change"],
         min_n=min_dyads,
         confidence=confidence,
-        unit=(
-            "dyad with both a relationship mean and an outcome change",
-            "dyads with both a relationship mean and an outcome change",
-        ),
-        names=("dyads' mean relationship scores", "outcome changes"),
+        too_few=_too_few_dyads,
+        names=(_("dyads' mean relationship scores"), _("outcome changes")),
     )
     return BetweenDyad(correlation=correlation, table=table)

@@ -14,12 +14,14 @@ the usual two-sided test of ρ = 0. Every function refuses to give a number belo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .i18n import _, ngettext
 
 MIN_SESSIONS = 4
 
@@ -27,6 +29,8 @@ MIN_SESSIONS = 4
 _ABSOLUTE_MIN_N = 4
 
 ArrayLike = Sequence[float] | np.ndarray | pd.Series
+# Words the refusal below the minimum: (pairs found, pairs needed) -> a whole sentence.
+TooFew = Callable[[int, int], str]
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,30 @@ def _check_confidence(confidence: float) -> None:
         raise ValueError("confidence must lie strictly between 0 and 1")
 
 
-def _count(n: int, unit: tuple[str, str]) -> str:
-    return f"{n} {unit[0] if n == 1 else unit[1]}"
+def too_few_paired_sessions(n: int, min_n: int) -> str:
+    return ngettext(
+        "%(n)d paired session; at least %(min)d are needed",
+        "%(n)d paired sessions; at least %(min)d are needed",
+        n,
+    ) % {"n": n, "min": min_n}
+
+
+def too_few_consecutive_pairs(n: int, min_n: int) -> str:
+    return ngettext(
+        "%(n)d consecutive-session pair; at least %(min)d are needed",
+        "%(n)d consecutive-session pairs; at least %(min)d are needed",
+        n,
+    ) % {"n": n, "min": min_n}
+
+
+def scores_of(name: str) -> str:
+    """How a refusal names a series of scores: "RRI-C:total scores"."""
+    return _("%(name)s scores") % {"name": name}
 
 
 def _describe(values: ArrayLike, fallback: str) -> str:
     name = getattr(values, "name", None)
-    return f"{name} scores" if isinstance(name, str) and name else fallback
+    return scores_of(name) if isinstance(name, str) and name else fallback
 
 
 def fisher_ci(
@@ -95,19 +116,19 @@ def pearson_with_ci(
     *,
     min_n: int = MIN_SESSIONS,
     confidence: float = 0.95,
-    unit: tuple[str, str] = ("paired session", "paired sessions"),
+    too_few: TooFew = too_few_paired_sessions,
     names: tuple[str, str] | None = None,
 ) -> Correlation:
     """Pearson r of x and y over complete pairs, with a Fisher-z CI and a t-test p value.
 
     r = Σ(x − x̄)(y − ȳ) / √[Σ(x − x̄)²·Σ(y − ȳ)²] over pairs where neither value is NaN.
     Refuses (r None, `reason` set) below `min_n` pairs or when either series is constant.
-    `unit` (singular, plural) names a pair in the refusal message ("3 paired sessions; at least
-    4 are needed") and `names` the two series ("relationship scores did not vary, ..."); by
-    default a named pandas Series reads "RRI-C:total scores", anything else "the first series".
+    `too_few(n, min_n)` words the refusal below the minimum ("3 paired sessions; at least 4 are
+    needed") and `names` the two series ("relationship scores did not vary, ..."); by default a
+    named pandas Series reads "RRI-C:total scores", anything else "the first series".
     """
     if names is None:
-        names = (_describe(x, "the first series"), _describe(y, "the second series"))
+        names = (_describe(x, _("the first series")), _describe(y, _("the second series")))
     _check_min_n(min_n)
     _check_confidence(confidence)
     xa = np.asarray(x, dtype=float)
@@ -118,12 +139,14 @@ def pearson_with_ci(
     xa, ya = xa[keep], ya[keep]
     n = int(xa.size)
     if n < min_n:
-        return Correlation(n=n, reason=f"{_count(n, unit)}; at least {min_n} are needed")
+        return Correlation(n=n, reason=too_few(n, min_n))
     # Exact equality, not a tolerance: real scores are few distinct values, and a near-constant
     # but genuinely varying series still has a defined r.
     for values, name in ((xa, names[0]), (ya, names[1])):
         if np.all(values == values[0]):
-            return Correlation(n=n, reason=f"{name} did not vary, so r is undefined")
+            return Correlation(
+                n=n, reason=_("%(name)s did not vary, so r is undefined") % {"name": name}
+            )
     xm = xa - xa.mean()
     ym = ya - ya.mean()
     r = float(np.clip(np.dot(xm / np.linalg.norm(xm), ym / np.linalg.norm(ym)), -1.0, 1.0))
@@ -166,8 +189,8 @@ def lagged_correlation(
         paired_y,
         min_n=min_n,
         confidence=confidence,
-        unit=("consecutive-session pair", "consecutive-session pairs"),
-        names=(f"{x} scores", f"{y} scores"),
+        too_few=too_few_consecutive_pairs,
+        names=(scores_of(x), scores_of(y)),
     )
 
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from .i18n import gettext_noop
+
 
 @dataclass(frozen=True)
 class PooledCorrelation:
@@ -63,7 +65,8 @@ BENCHMARK = PublishedBenchmark(
     source="Gelso, Kivlighan & Markin (2018), Psychotherapy 55(4), 434–444",
 )
 
-BENCHMARK_NOTE = (
+# English: translate it where it is shown, with `i18n._(BENCHMARK_NOTE)`.
+BENCHMARK_NOTE = gettext_noop(
     "The abstract reports r = .38 [.30, .44] and d = 0.80; the paper's clinical impact statement "
     "gives r = .37. With d = 2r/√(1 − r²), d = 0.80 corresponds to r ≈ .37 (r = .38 would give "
     "d ≈ 0.82), so the published d matches r = .37. The benchmark shown is the abstract's "

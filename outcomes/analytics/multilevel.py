@@ -28,6 +28,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from statsmodels.regression.mixed_linear_model import MixedLMResults
 
+from .i18n import _, ngettext
 from .series import person_mean_centre
 
 MIN_THERAPISTS = 5
@@ -103,10 +104,6 @@ class _Fit:
     notes: tuple[str, ...]
 
 
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def _prepare(
     frame: pd.DataFrame,
     columns: dict[str, str],
@@ -127,18 +124,28 @@ def _prepare(
     n_dyads = int(data["d"].nunique())
     if n_therapists < min_therapists:
         return Insufficient(
-            f"{_plural(n_therapists, 'therapist')} with data; at least {min_therapists} are needed"
+            ngettext(
+                "%(n)d therapist with data; at least %(min)d are needed",
+                "%(n)d therapists with data; at least %(min)d are needed",
+                n_therapists,
+            )
+            % {"n": n_therapists, "min": min_therapists}
         )
     if n_dyads < min_dyads:
         return Insufficient(
-            f"{_plural(n_dyads, 'dyad')} with data; at least {min_dyads} are needed"
+            ngettext(
+                "%(n)d dyad with data; at least %(min)d are needed",
+                "%(n)d dyads with data; at least %(min)d are needed",
+                n_dyads,
+            )
+            % {"n": n_dyads, "min": min_dyads}
         )
     if data.groupby("d").size().max() < 2:
         return Insufficient(
-            "every dyad has a single score, so dyad and session variation cannot be separated"
+            _("every dyad has a single score, so dyad and session variation cannot be separated")
         )
     if data["y"].nunique() < 2:
-        return Insufficient("the scores did not vary")
+        return Insufficient(_("the scores did not vary"))
     return data
 
 
@@ -157,7 +164,7 @@ def _fit(formula: str, data: pd.DataFrame) -> _Fit | Insufficient:
             # statsmodels falls back to L-BFGS, from where Powell stopped, if Powell fails.
             result = model.fit(method=["powell", "lbfgs"], reml=True)
         except (np.linalg.LinAlgError, ValueError) as exc:
-            return Insufficient(f"the model could not be fitted ({exc})")
+            return Insufficient(_("the model could not be fitted (%(error)s)") % {"error": exc})
     notes = tuple(dict.fromkeys(str(w.message) for w in caught))
     return _Fit(result=result, converged=bool(result.converged), notes=notes)
 
@@ -269,10 +276,10 @@ def outcome_on_relationship(
     # rounding residue that would look like variation.
     by_dyad = data.groupby("d")["x"]
     if not (by_dyad.max() > by_dyad.min()).any():
-        return Insufficient("relationship scores did not vary within any dyad")
+        return Insufficient(_("relationship scores did not vary within any dyad"))
     dyad_means = by_dyad.mean()
     if np.ptp(dyad_means) <= 1e-12 * max(1.0, float(np.abs(dyad_means).max())):
-        return Insufficient("dyads' mean relationship scores did not differ")
+        return Insufficient(_("dyads' mean relationship scores did not differ"))
     data = person_mean_centre(data, "d", "x").rename(
         columns={"x_within": "rel_within", "x_between": "rel_between"}
     )

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .i18n import _, ngettext
+
 SCORE_COLUMNS = (
     "dyad_id",
     "therapist_id",
@@ -165,10 +167,14 @@ def discrepancy_trend(discrepancies: pd.DataFrame, *, min_points: int = MIN_TREN
     d = data["difference"].to_numpy(dtype=float)
     n = int(t.size)
     if n < min_points:
-        noun = "session" if n == 1 else "sessions"
-        return Trend(n=n, reason=f"{n} {noun} rated by both; at least {min_points} are needed")
+        reason = ngettext(
+            "%(n)d session rated by both; at least %(min)d are needed",
+            "%(n)d sessions rated by both; at least %(min)d are needed",
+            n,
+        ) % {"n": n, "min": min_points}
+        return Trend(n=n, reason=reason)
     tc = t - t.mean()
     sxx = float(np.dot(tc, tc))
     if sxx == 0:
-        return Trend(n=n, reason="all ratings come from the same session number")
+        return Trend(n=n, reason=_("all ratings come from the same session number"))
     return Trend(n=n, slope=float(np.dot(tc, d - d.mean()) / sxx))
