@@ -67,6 +67,24 @@ def get_therapist_for_user(user: AnyUser, pk: int) -> StaffMember:
     return therapist
 
 
+def staff_managed_by(user: AnyUser) -> QuerySet[StaffMember]:
+    """Every membership of a clinic admin's clinic, deactivated ones included."""
+    member = staff_for(user)
+    if member is None or not member.is_admin:
+        return StaffMember.objects.none()
+    return StaffMember.objects.filter(clinic=member.clinic)
+
+
+def get_staff_for_admin(user: AnyUser, pk: int) -> StaffMember:
+    """A staff member of the admin's clinic; 403 for non-admins, 404 for anyone else's."""
+    if not require_staff(user).is_admin:
+        raise PermissionDenied("Clinic admins only")
+    target = staff_managed_by(user).select_related("user").filter(pk=pk).first()
+    if target is None:
+        raise Http404("No such staff member")
+    return target
+
+
 # --- Dyads ---------------------------------------------------------------------------
 
 

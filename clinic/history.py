@@ -28,6 +28,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models.care import Client, Dyad, TherapySession
+from clinic.models.tenancy import Clinic, StaffMember, Supervision
 
 
 def track(model: type[models.Model], *, exclude: list[str] | None = None) -> type[models.Model]:
@@ -50,6 +51,10 @@ def track(model: type[models.Model], *, exclude: list[str] | None = None) -> typ
 ClientEvent = track(Client)
 DyadEvent = track(Dyad)
 TherapySessionEvent = track(TherapySession)
+# Who may see what is decided by these rows: their changes are kept like clinical ones.
+StaffMemberEvent = track(StaffMember)
+SupervisionEvent = track(Supervision)
+ClinicEvent = track(Clinic)
 
 
 # --- How each event table maps to a client, for the audit page -------------------------

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.access import dyads_visible_to, therapists_visible_to
+from clinic.access import dyads_visible_to, staff_managed_by, therapists_visible_to
 from clinic.models import Dyad, StaffMember
 
 
@@ -40,6 +41,23 @@ def team_for_user(user: AbstractBaseUser) -> QuerySet[StaffMember]:
             last_session_on=Max("dyads__sessions__date"),
         )
         .order_by("display_name")
+    )
+
+
+def staff_overview(user: AbstractBaseUser) -> QuerySet[StaffMember]:
+    """The admin's clinic staff, active first, with caseload size, whether they have an
+    authenticator app, and their supervision links (a fixed number of queries)."""
+    return (
+        staff_managed_by(user)
+        .select_related("user")
+        .annotate(
+            active_dyads=Count("dyads", filter=Q(dyads__status=Dyad.Status.ACTIVE)),
+            has_authenticator=Exists(
+                TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)
+            ),
+        )
+        .prefetch_related("supervisions__therapist", "supervised_by__supervisor")
+        .order_by("-user__is_active", "display_name", "pk")
     )
 
 

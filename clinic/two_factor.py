@@ -54,7 +54,7 @@ def two_factor_required(user) -> bool:  # type: ignore[no-untyped-def]
     if member is None:
         return False  # no clinic membership: every staff page refuses them anyway
     if member.is_therapist:
-        return bool(settings.THERAPISTS_NEED_2FA)
+        return bool(settings.THERAPISTS_NEED_2FA or member.clinic.therapists_need_2fa)
     return True
 
 

@@ -2,9 +2,9 @@ import os
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 
-from clinic import audit_views, privacy_views, two_factor, views
+from clinic import audit_views, privacy_views, staff_views, two_factor, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,11 +28,33 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(template_name="clinic/password_change_done.html"),
         name="password_change_done",
     ),
+    # Invitations and admin-issued resets: a one-time link from the staff page (no self-service
+    # reset by email, so an address typed into a form cannot be probed for accounts).
+    path(
+        "accounts/set-password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="clinic/password_set.html",
+            success_url=reverse_lazy("password_set_done"),
+        ),
+        name="password_set",
+    ),
+    path(
+        "accounts/set-password/done/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="clinic/password_set_done.html"),
+        name="password_set_done",
+    ),
     path("caseload/", views.caseload, name="caseload"),
     path("team/", views.team, name="team"),
     path("therapists/<int:pk>/", views.therapist_detail, name="therapist_detail"),
     path("clients/new/", views.client_new, name="client_new"),
     path("dyads/<int:pk>/end/", views.dyad_end, name="dyad_end"),
+    path("staff/", staff_views.staff_list, name="staff_list"),
+    path("staff/new/", staff_views.staff_new, name="staff_new"),
+    path("staff/<int:pk>/", staff_views.staff_edit, name="staff_edit"),
+    path("staff/<int:pk>/supervision/", staff_views.staff_supervision, name="staff_supervision"),
+    path("staff/<int:pk>/active/", staff_views.staff_active, name="staff_active"),
+    path("staff/<int:pk>/reset-2fa/", staff_views.staff_reset_2fa, name="staff_reset_2fa"),
+    path("staff/<int:pk>/invite/", staff_views.staff_invite, name="staff_invite"),
     path("audit/", audit_views.audit_log, name="audit_log"),
     path("clients/<int:pk>/privacy/", privacy_views.client_privacy, name="client_privacy"),
     path(

@@ -46,6 +46,18 @@ def _dyad_a1(p):
     return [p.dyad_a1.pk]
 
 
+def _staff_a1(p):
+    return [p.therapist_a1.pk]
+
+
+def _staff_b1(p):
+    return [p.therapist_b1.pk]
+
+
+def _supervisor_a(p):
+    return [p.supervisor_a.pk]
+
+
 def _client_a1(p):
     return [p.dyad_a1.client_id]
 
@@ -97,6 +109,22 @@ MATRIX: list[Case] = [
     Case("export_fhir_responses", lambda p: [], "get", _everyone(200)),
     Case("export_fhir_questionnaire", lambda p: ["RRI-C", "1"], "get", _everyone(200)),
     Case("audit_log", lambda p: [], "get", _everyone(403, admin_a=200)),
+    Case("staff_list", lambda p: [], "get", _everyone(403, admin_a=200)),
+    Case("staff_list", lambda p: [], "post", _everyone(403, admin_a=302)),
+    Case("staff_new", lambda p: [], "get", _everyone(403, admin_a=200)),
+    Case("staff_new", lambda p: [], "post", _everyone(403, admin_a=200)),  # empty: errors
+    Case("staff_edit", _staff_a1, "get", _everyone(403, admin_a=200)),
+    Case("staff_edit", _staff_a1, "post", _everyone(403, admin_a=200)),  # empty: errors
+    Case("staff_edit", _staff_b1, "get", _everyone(403, admin_a=404)),
+    Case("staff_supervision", _supervisor_a, "post", _everyone(403, admin_a=302)),
+    Case("staff_supervision", _staff_b1, "post", _everyone(403, admin_a=404)),
+    Case("staff_active", _staff_a1, "post", _everyone(403, admin_a=302),
+         data=lambda p: {"active": "1"}),
+    Case("staff_active", _staff_b1, "post", _everyone(403, admin_a=404)),
+    Case("staff_reset_2fa", _staff_a1, "post", _everyone(403, admin_a=302)),
+    Case("staff_reset_2fa", _staff_b1, "post", _everyone(403, admin_a=404)),
+    Case("staff_invite", _staff_a1, "post", _everyone(403, admin_a=200)),
+    Case("staff_invite", _staff_b1, "post", _everyone(403, admin_a=404)),
     Case("client_privacy", _client_a1, "get", _write_a1(therapist_a1=403)),
     Case("client_privacy_export", _client_a1, "get", _write_a1(therapist_a1=403)),
     Case("client_retention", _client_a1, "post", _write_a1(therapist_a1=403, admin_a=302),
@@ -115,6 +143,8 @@ EXEMPT = {
     "client_start": "client flow (session-bound): tests/rri_forms/test_client_flow.py",
     "client_form": "client flow (session-bound): tests/rri_forms/test_client_flow.py",
     "client_saved": "client flow (session-bound): tests/rri_forms/test_client_flow.py",
+    "password_set": "one-time link from an admin, no login: tests/clinic/test_staff_admin.py",
+    "password_set_done": "static confirmation page after setting a password",
     "two_factor_verify": "own user's second factor only: tests/security/test_two_factor.py",
     "two_factor_setup": "own user's enrolment only: tests/security/test_two_factor.py",
 }

@@ -29,6 +29,14 @@ class Clinic(models.Model):
         validators=[validate_timezone],
         help_text=_("Decides what 'today' means for session dates."),
     )
+    therapists_need_2fa = models.BooleanField(
+        _("therapists sign in with two steps"),
+        default=False,
+        help_text=_(
+            "Supervisors and admins always need an authenticator app; this asks it of "
+            "therapists too."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

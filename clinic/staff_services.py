@@ -1,0 +1,209 @@
+"""Clinic admins manage their staff: accounts, roles, supervision, sign-in help.
+
+Each service is one transaction, checks that the actor is an admin of the member's clinic,
+and refuses changes that would lock the clinic out or strand clients: the last active admin
+stays an admin, nobody changes their own role or deactivates themselves, and a therapist
+with active dyads keeps the role until those dyads are ended or moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from axes.utils import reset as axes_reset
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from clinic.access import require_staff
+from clinic.integrity import readable_integrity_errors
+from clinic.models import Clinic, Dyad, StaffMember, Supervision
+
+Role = StaffMember.Role
+
+
+def _admin_over(actor_user: AbstractBaseUser, member: StaffMember | None = None) -> StaffMember:
+    actor = require_staff(actor_user)
+    if not actor.is_admin:
+        raise PermissionDenied("Clinic admins only")
+    if member is not None and member.clinic_id != actor.clinic_id:
+        raise PermissionDenied("Another clinic's staff member")
+    return actor
+
+
+def _locked(member: StaffMember) -> StaffMember:
+    return StaffMember.objects.select_for_update().select_related("user").get(pk=member.pk)
+
+
+def _active_dyads(member: StaffMember) -> int:
+    return Dyad.objects.filter(therapist=member, status=Dyad.Status.ACTIVE).count()
+
+
+def _refuse_if_last_admin(member: StaffMember) -> None:
+    others = (
+        StaffMember.objects.select_for_update()
+        .filter(clinic=member.clinic_id, role=Role.ADMIN, user__is_active=True)
+        .exclude(pk=member.pk)
+    )
+    if not others.exists():
+        raise ValidationError(
+            _("%(name)s is the clinic's only active admin: make someone else an admin first.")
+            % {"name": member.display_name}
+        )
+
+
+def _refuse_if_caseload(member: StaffMember, doing: str) -> None:
+    count = _active_dyads(member)
+    if count:
+        raise ValidationError(
+            ngettext(
+                "%(name)s still has %(count)d active dyad: end it or move it to another "
+                "therapist before you %(doing)s.",
+                "%(name)s still has %(count)d active dyads: end them or move them to another "
+                "therapist before you %(doing)s.",
+                count,
+            )
+            % {"name": member.display_name, "count": count, "doing": doing}
+        )
+
+
+@transaction.atomic
+def staff_create(
+    *, actor_user: AbstractBaseUser, username: str, display_name: str, email: str, role: str
+) -> StaffMember:
+    """A new sign-in without a password: the person sets one through an invitation link."""
+    actor = _admin_over(actor_user)
+    username = username.strip()
+    user_model = get_user_model()
+    if user_model.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("This username is taken; choose another.")})
+    user = user_model(username=username, email=email.strip())
+    user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    member = StaffMember(
+        user=user, clinic=actor.clinic, role=role, display_name=display_name.strip()
+    )
+    member.full_clean()
+    with readable_integrity_errors(StaffMember):
+        member.save()
+    return member
+
+
+@transaction.atomic
+def staff_update(
+    *,
+    actor_user: AbstractBaseUser,
+    member: StaffMember,
+    display_name: str,
+    email: str,
+    role: str,
+) -> StaffMember:
+    """Name, email and role. A role change drops supervision links that no longer fit."""
+    actor = _admin_over(actor_user, member)
+    member = _locked(member)
+    if role != member.role:
+        if member.pk == actor.pk:
+            raise ValidationError({"role": _("You cannot change your own role.")})
+        if member.is_admin:
+            _refuse_if_last_admin(member)
+        if member.is_therapist:
+            _refuse_if_caseload(member, _("change their role"))
+            Supervision.objects.filter(therapist=member).delete()
+        if member.is_supervisor:
+            Supervision.objects.filter(supervisor=member).delete()
+    member.display_name = display_name.strip()
+    member.role = role
+    member.full_clean()
+    member.user.email = email.strip()
+    member.user.full_clean(exclude=["password"])
+    member.user.save(update_fields=["email"])
+    with readable_integrity_errors(StaffMember):
+        member.save(update_fields=["display_name", "role"])
+    return member
+
+
+@transaction.atomic
+def staff_set_active(
+    *, actor_user: AbstractBaseUser, member: StaffMember, active: bool
+) -> StaffMember:
+    """Deactivating ends every signed-in session of theirs (clinic.session_security)."""
+    actor = _admin_over(actor_user, member)
+    member = _locked(member)
+    if not active:
+        if member.pk == actor.pk:
+            raise ValidationError(_("You cannot deactivate your own account."))
+        if member.is_admin:
+            _refuse_if_last_admin(member)
+        if member.is_therapist:
+            _refuse_if_caseload(member, _("deactivate them"))
+    member.user.is_active = active
+    member.user.save(update_fields=["is_active"])
+    return member
+
+
+@transaction.atomic
+def supervision_set(
+    *, actor_user: AbstractBaseUser, supervisor: StaffMember, therapists: Iterable[StaffMember]
+) -> list[StaffMember]:
+    """Make `therapists` exactly the set this supervisor supervises."""
+    _admin_over(actor_user, supervisor)
+    supervisor = _locked(supervisor)
+    wanted = {t.pk: t for t in therapists}
+    Supervision.objects.filter(supervisor=supervisor).exclude(therapist__in=wanted).delete()
+    existing = set(
+        Supervision.objects.filter(supervisor=supervisor).values_list("therapist_id", flat=True)
+    )
+    for therapist in wanted.values():
+        if therapist.pk in existing:
+            continue
+        link = Supervision(supervisor=supervisor, therapist=therapist)
+        link.full_clean()
+        with readable_integrity_errors(Supervision):
+            link.save()
+    return list(wanted.values())
+
+
+@transaction.atomic
+def two_factor_reset(*, actor_user: AbstractBaseUser, member: StaffMember) -> int:
+    """Remove a lost authenticator and the recovery codes: the person enrols again at their
+    next sign-in. Returns the number of devices removed."""
+    _admin_over(actor_user, member)
+    removed, _detail = TOTPDevice.objects.filter(user=member.user).delete()
+    static, _detail = StaticDevice.objects.filter(user=member.user).delete()
+    return removed + static
+
+
+def password_link_path(actor_user: AbstractBaseUser, member: StaffMember) -> str:
+    """A one-time link to set a password (an invitation, or a reset requested through the
+    admin). It stops working once the password changes or after PASSWORD_RESET_TIMEOUT.
+    Clears a sign-in lockout too: the admin has vouched for the person."""
+    _admin_over(actor_user, member)
+    if not member.user.is_active:
+        raise ValidationError(_("Reactivate the account before sending a sign-in link."))
+    axes_reset(username=member.user.get_username())
+    return reverse(
+        "password_set",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(member.user.pk)),
+            "token": default_token_generator.make_token(member.user),
+        },
+    )
+
+
+@transaction.atomic
+def clinic_security_set(*, actor_user: AbstractBaseUser, therapists_need_2fa: bool) -> Clinic:
+    actor = _admin_over(actor_user)
+    clinic = Clinic.objects.select_for_update().get(pk=actor.clinic_id)
+    clinic.therapists_need_2fa = therapists_need_2fa
+    clinic.save(update_fields=["therapists_need_2fa"])
+    return clinic
