@@ -191,6 +191,10 @@ def password_link_path(actor_user: AbstractBaseUser, member: StaffMember) -> str
     if not member.user.is_active:
         raise ValidationError(_("Reactivate the account before sending a sign-in link."))
     axes_reset(username=member.user.get_username())
+    return _password_link(member)
+
+
+def _password_link(member: StaffMember) -> str:
     return reverse(
         "password_set",
         kwargs={
@@ -198,6 +202,28 @@ def password_link_path(actor_user: AbstractBaseUser, member: StaffMember) -> str
             "token": default_token_generator.make_token(member.user),
         },
     )
+
+
+@transaction.atomic
+def clinic_create(
+    *, name: str, slug: str, time_zone: str, admin_username: str, admin_name: str, email: str
+) -> tuple[StaffMember, str]:
+    """A new clinic with its first admin (for `manage.py create_clinic`, run by whoever
+    operates the installation). Returns the admin and the path of their sign-in link."""
+    clinic = Clinic(name=name.strip(), slug=slug.strip(), time_zone=time_zone)
+    clinic.full_clean()
+    clinic.save()
+    user_model = get_user_model()
+    if user_model.objects.filter(username__iexact=admin_username.strip()).exists():
+        raise ValidationError({"username": _("This username is taken; choose another.")})
+    user = user_model(username=admin_username.strip(), email=email.strip())
+    user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    member = StaffMember(user=user, clinic=clinic, role=Role.ADMIN, display_name=admin_name.strip())
+    member.full_clean()
+    member.save()
+    return member, _password_link(member)
 
 
 @transaction.atomic
