@@ -1,7 +1,8 @@
 """Everything the dyad page shows, computed from frames (no Django, no database).
 
 The view gathers the frames with outcomes.selectors; this module turns them into charts,
-statistics, text summaries, tables and alerts, each with an honest empty state.
+statistics, text summaries, tables and alerts, each with an honest empty state. Every text
+goes through `outcomes.analytics.i18n` (translated once Django has installed its gettext).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from outcomes.analytics import (
     risk_alerts,
     sort_alerts,
 )
+from outcomes.analytics.i18n import _, ngettext
 from rri_forms.instrument_spec import InstrumentSpec
 
 CLIENT_RR = ("RRI-C", "RRI-C-12", "RRI-C-SF")
@@ -73,8 +75,13 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def describe(c: Correlation) -> str:
     if not c.ok:
-        return c.reason or "not enough data"
-    return f"r = {c.r:.2f}, 95% CI [{c.ci_low:.2f}, {c.ci_high:.2f}], n = {c.n}"
+        return c.reason or _("not enough data")
+    return _("r = %(r).2f, 95%% CI [%(low).2f, %(high).2f], n = %(n)d") % {
+        "r": c.r,
+        "low": c.ci_low,
+        "high": c.ci_high,
+        "n": c.n,
+    }
 
 
 def _first(codes: tuple[str, ...], columns: pd.Index) -> str | None:
@@ -88,20 +95,41 @@ def _table(
     series: pd.DataFrame, columns: list[tuple[str, str]]
 ) -> tuple[list[str], list[list[str]]]:
     present = [(c, label) for c, label in columns if c in series.columns]
-    header = ["Session"] + [label for _, label in present]
-    rows = [[str(int(n))] + [_fmt(series.at[n, c]) for c, _ in present] for n in series.index]
+    header = [_("Session")] + [label for _c, label in present]
+    rows = [[str(int(n))] + [_fmt(series.at[n, c]) for c, _label in present] for n in series.index]
     return header, rows
 
 
 def _trend_sentence(series: pd.DataFrame, column: str, label: str) -> str:
     values = series[column].dropna() if column in series.columns else pd.Series(dtype=float)
     if values.empty:
-        return f"No {label} scores yet."
+        return _("No %(label)s scores yet.") % {"label": label}
     first, last = values.iloc[0], values.iloc[-1]
-    return (
-        f"{label}: {len(values)} sessions rated, first {_fmt(first)} (session {values.index[0]}), "
-        f"latest {_fmt(last)} (session {values.index[-1]}), mean {_fmt(values.mean())}."
-    )
+    return ngettext(
+        "%(label)s: %(n)d session rated, first %(first)s (session %(first_n)s), latest %(last)s "
+        "(session %(last_n)s), mean %(mean)s.",
+        "%(label)s: %(n)d sessions rated, first %(first)s (session %(first_n)s), latest %(last)s "
+        "(session %(last_n)s), mean %(mean)s.",
+        len(values),
+    ) % {
+        "label": label,
+        "n": len(values),
+        "first": _fmt(first),
+        "first_n": values.index[0],
+        "last": _fmt(last),
+        "last_n": values.index[-1],
+        "mean": _fmt(values.mean()),
+    }
+
+
+def _total(code: str) -> str:
+    return _("%(instrument)s total") % {"instrument": code}
+
+
+def _subscale(code: str, subscale: str) -> str:
+    if subscale == "realism":
+        return _("%(instrument)s realism") % {"instrument": code}
+    return _("%(instrument)s genuineness") % {"instrument": code}
 
 
 def _relationship_chart(series: pd.DataFrame, client: str | None, therapist: str | None) -> Chart:
@@ -109,25 +137,26 @@ def _relationship_chart(series: pd.DataFrame, client: str | None, therapist: str
     for code, colour in ((client, figures.CLIENT), (therapist, figures.THERAPIST)):
         if code is None:
             continue
-        cols.append((column_key(code, "total"), f"{code} total", colour, True))
+        cols.append((column_key(code, "total"), _total(code), colour, True))
         for sub in ("realism", "genuineness"):
-            cols.append((column_key(code, sub), f"{code} {sub}", colour, False))
-    chart = Chart("relationship", "Real relationship over sessions", None)
+            cols.append((column_key(code, sub), _subscale(code, sub), colour, False))
+    chart = Chart("relationship", _("Real relationship over sessions"), None)
     if not cols:
-        chart.empty = "No relationship ratings yet: they appear after the first completed RRI."
+        chart.empty = _("No relationship ratings yet: they appear after the first completed RRI.")
         return chart
     chart.figure = figures.line_chart(
-        series, cols, title=chart.title, y_title="Mean item score (1–5)", y_range=[1, 5.1]
+        series, cols, title=chart.title, y_title=_("Mean item score (1–5)"), y_range=[1, 5.1]
     )
-    chart.summary = (
-        " ".join(
-            _trend_sentence(series, column_key(code, "total"), f"{code} total")
-            for code in (client, therapist)
-            if code
-        )
-        + " Subscales can be switched on in the legend."
+    sentences = [
+        _trend_sentence(series, column_key(code, "total"), _total(code))
+        for code in (client, therapist)
+        if code
+    ]
+    sentences.append(_("Subscales can be switched on in the legend."))
+    chart.summary = " ".join(sentences)
+    chart.table_columns, chart.table_rows = _table(
+        series, [(c, label) for c, label, _colour, _visible in cols]
     )
-    chart.table_columns, chart.table_rows = _table(series, [(c, label) for c, label, _, _ in cols])
     return chart
 
 
@@ -135,9 +164,21 @@ def _outcome_charts(series: pd.DataFrame, specs: dict[str, InstrumentSpec]) -> l
     session_level = [c for c, s in specs.items() if s.kind in ("session_outcome", "progress")]
     symptoms = [c for c, s in specs.items() if s.kind == "symptom"]
     charts = []
-    for key, title, codes, y_title in (
-        ("outcomes", "Session outcome and progress", session_level, "Mean item score"),
-        ("symptoms", "Symptoms (higher is worse)", symptoms, "Sum score"),
+    for key, title, codes, y_title, none_yet in (
+        (
+            "outcomes",
+            _("Session outcome and progress"),
+            session_level,
+            _("Mean item score"),
+            _("No session outcome and progress scores yet."),
+        ),
+        (
+            "symptoms",
+            _("Symptoms (higher is worse)"),
+            symptoms,
+            _("Sum score"),
+            _("No symptoms (higher is worse) scores yet."),
+        ),
     ):
         cols = [
             (column_key(code, "total"), specs[code].short_title, figures.PALETTE[(i + 2) % 7], True)
@@ -146,12 +187,14 @@ def _outcome_charts(series: pd.DataFrame, specs: dict[str, InstrumentSpec]) -> l
         ]
         chart = Chart(key, title, None)
         if not cols:
-            chart.empty = f"No {title.lower()} scores yet."
+            chart.empty = none_yet
         else:
             chart.figure = figures.line_chart(series, cols, title=title, y_title=y_title)
-            chart.summary = " ".join(_trend_sentence(series, c, label) for c, label, _, _ in cols)
+            chart.summary = " ".join(
+                _trend_sentence(series, c, label) for c, label, _colour, _visible in cols
+            )
             chart.table_columns, chart.table_rows = _table(
-                series, [(c, label) for c, label, _, _ in cols]
+                series, [(c, label) for c, label, _colour, _visible in cols]
             )
         charts.append(chart)
     return charts
@@ -177,59 +220,67 @@ def _pairs(series: pd.DataFrame, rr_codes: list[str], outcome_codes: list[str]) 
 
 
 def _scatter_chart(series: pd.DataFrame, client: str | None) -> Chart:
-    chart = Chart("scatter", "Relationship and session outcome", None)
+    chart = Chart("scatter", _("Relationship and session outcome"), None)
     x, y = column_key(client or "RRI-C", "total"), column_key(MAIN_OUTCOME, "total")
     if x not in series.columns or y not in series.columns:
-        chart.empty = "The client's relationship and session-check scores are needed for this view."
+        chart.empty = _(
+            "The client's relationship and session-check scores are needed for this view."
+        )
         return chart
     both = series[[x, y]].dropna()
     same = pearson_with_ci(series[x], series[y])
     if len(both) < MIN_SESSIONS:
-        chart.empty = (
-            f"{len(both)} session(s) with both scores; {MIN_SESSIONS} are needed before a "
-            f"correlation means anything ({MIN_SESSIONS - len(both)} more)."
-        )
+        # "session(s)" is the English wording the page has always had (tests pin it).
+        chart.empty = _(
+            "%(n)d session(s) with both scores; %(min)d are needed before a correlation means "
+            "anything (%(more)d more)."
+        ) % {"n": len(both), "min": MIN_SESSIONS, "more": MIN_SESSIONS - len(both)}
         return chart
     chart.figure = figures.scatter_chart(
         both[x], both[y], [int(n) for n in both.index],
-        title=f"{client} total vs session check (numbers are sessions)",
-        x_title=f"{client} total", y_title="Session check", name="sessions",
+        title=_("%(instrument)s total vs session check (numbers are sessions)")
+        % {"instrument": client},
+        x_title=_total(str(client)), y_title=_("Session check"), name=_("sessions"),
     )  # fmt: skip
     lag = lagged_correlation(series.reset_index(), x, y)
-    chart.summary = (
-        f"Same session: {describe(same)}. Relationship at one session vs outcome at the next: "
-        f"{describe(lag)}. Within one dyad these estimates are imprecise; see the intervals."
-    )
-    chart.table_columns = ["Session", f"{client} total", "Session check"]
+    chart.summary = _(
+        "Same session: %(same)s. Relationship at one session vs outcome at the next: %(next)s. "
+        "Within one dyad these estimates are imprecise; see the intervals."
+    ) % {"same": describe(same), "next": describe(lag)}
+    chart.table_columns = [_("Session"), _total(str(client)), _("Session check")]
     chart.table_rows = [[str(int(n)), _fmt(r[x]), _fmt(r[y])] for n, r in both.iterrows()]
     return chart
 
 
-def _discrepancy_chart(series: pd.DataFrame, client: str | None, therapist: str | None):  # type: ignore[no-untyped-def]
-    chart = Chart("discrepancy", "Client minus therapist rating", None)
+def _discrepancy_chart(
+    series: pd.DataFrame, client: str | None, therapist: str | None
+) -> tuple[Chart, Trend | None]:
+    chart = Chart("discrepancy", _("Client minus therapist rating"), None)
     if client is None or therapist is None:
-        chart.empty = "Both the client's and the therapist's RRI are needed for this view."
+        chart.empty = _("Both the client's and the therapist's RRI are needed for this view.")
         return chart, None
     frame = discrepancy(series, column_key(client, "total"), column_key(therapist, "total"))
     if frame.empty:
-        chart.empty = "No session has both ratings yet."
+        chart.empty = _("No session has both ratings yet.")
         return chart, None
     trend = discrepancy_trend(frame)
     diff = frame.set_index("session_number")
     chart.figure = figures.line_chart(
-        diff, [("difference", "client − therapist", figures.PALETTE[2], True)],
-        title=chart.title, y_title="Difference in mean item score",
+        diff, [("difference", _("client − therapist"), figures.PALETTE[2], True)],
+        title=chart.title, y_title=_("Difference in mean item score"),
     )  # fmt: skip
-    slope = (
-        f"changing by {trend.slope:+.2f} per session over {trend.n} sessions"
-        if trend.slope is not None
-        else trend.reason or ""
-    )
-    chart.summary = (
-        f"Mean difference {_fmt(diff['difference'].mean())} (positive: the client rates the "
-        f"relationship higher); {slope}."
-    )
-    chart.table_columns = ["Session", "Client", "Therapist", "Difference"]
+    if trend.slope is not None:
+        slope = ngettext(
+            "changing by %(slope)+.2f per session over %(n)d session",
+            "changing by %(slope)+.2f per session over %(n)d sessions",
+            trend.n,
+        ) % {"slope": trend.slope, "n": trend.n}
+    else:
+        slope = trend.reason or ""
+    chart.summary = _(
+        "Mean difference %(mean)s (positive: the client rates the relationship higher); %(trend)s."
+    ) % {"mean": _fmt(diff["difference"].mean()), "trend": slope}
+    chart.table_columns = [_("Session"), _("Client"), _("Therapist"), _("Difference")]
     chart.table_rows = [
         [str(int(n)), _fmt(r["client"]), _fmt(r["therapist"]), _fmt(r["difference"])]
         for n, r in diff.iterrows()

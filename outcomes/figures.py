@@ -1,7 +1,8 @@
 """Plotly figures as plain dicts (data + layout), ready for json_script.
 
 Built without plotly's Python objects: a dict is all plotly.js needs, and building it
-directly is an order of magnitude cheaper per request. No Django imports here.
+directly is an order of magnitude cheaper per request. No Django imports here: axis titles and
+legend names go through `outcomes.analytics.i18n`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import math
 from collections.abc import Sequence
 
 import pandas as pd
+
+from outcomes.analytics.i18n import _
 
 # Colour-blind-safe (Okabe–Ito) colours, fixed per role so charts read alike everywhere.
 CLIENT = "#0072B2"
@@ -28,7 +31,7 @@ def _layout(title: str, y_title: str, *, y_range: Sequence[float] | None = None)
         "title": {"text": title, "font": {"size": 15}},
         "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
         "height": 320,
-        "xaxis": {"title": {"text": "Session"}, "dtick": 1, "rangemode": "tozero"},
+        "xaxis": {"title": {"text": _("Session")}, "dtick": 1, "rangemode": "tozero"},
         "yaxis": {"title": {"text": y_title}},
         "legend": {"orientation": "h", "y": -0.25},
         "hovermode": "x unified",
@@ -92,7 +95,9 @@ def scatter_chart(
                 "text": [str(s) for s in sessions],
                 "textposition": "top center",
                 "marker": {"color": colour, "size": 9},
-                "hovertemplate": "session %{text}: %{x:.2f}, %{y:.2f}<extra></extra>",
+                # %{...} are plotly's placeholders, kept out of the translated text.
+                "hovertemplate": _("session %(number)s") % {"number": "%{text}"}
+                + ": %{x:.2f}, %{y:.2f}<extra></extra>",
             }
         ],
         "layout": layout,
@@ -114,7 +119,7 @@ def forest_chart(
         {
             "type": "scatter",
             "mode": "markers",
-            "name": "r with 95% CI",
+            "name": _("r with 95% CI"),
             "x": _clean(list(r)),
             "y": list(labels),
             "marker": {"color": CLIENT, "size": 7},
