@@ -17,6 +17,9 @@ Input frames:
   instrument, score.
 * `dyads`: indexed by dyad_id: client_code, therapist_name.
 * `answers`: one row per answer: administration, instrument, item, value.
+
+Every text goes through `outcomes.analytics.i18n` (Django's gettext once the app is ready).
+The results are cached per language (`team_selectors.cache_key`).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from outcomes.analytics import (
     pool_correlations,
     therapist_icc,
 )
+from outcomes.analytics.i18n import _, gettext_noop, ngettext
 from outcomes.analytics.multilevel import MIN_DYADS as MODEL_MIN_DYADS
 from outcomes.analytics.multilevel import MIN_THERAPISTS as MODEL_MIN_THERAPISTS
 from rri_forms.instrument_spec import InstrumentSpec
@@ -94,8 +98,26 @@ def fmt_int(value: int) -> str:
     return f"{value:,}"
 
 
-def plural(n: int, singular: str, plural_form: str | None = None) -> str:
-    return f"{fmt_int(n)} {singular if n == 1 else (plural_form or singular + 's')}"
+# Counted nouns, each one translatable unit for sentences that hold several counts.
+
+
+def n_therapists(n: int) -> str:
+    return ngettext("%(n)s therapist", "%(n)s therapists", n) % {"n": fmt_int(n)}
+
+
+def n_dyads(n: int) -> str:
+    return ngettext("%(n)s dyad", "%(n)s dyads", n) % {"n": fmt_int(n)}
+
+
+def n_sessions(n: int) -> str:
+    return ngettext("%(n)s session", "%(n)s sessions", n) % {"n": fmt_int(n)}
+
+
+def _and(parts: Sequence[str]) -> str:
+    """ "a" or "a and b" (the lists here have at most two parts)."""
+    if len(parts) <= 1:
+        return "".join(parts)
+    return _("%(first)s and %(second)s") % {"first": ", ".join(parts[:-1]), "second": parts[-1]}
 
 
 def _clean(values: Sequence[float] | np.ndarray | pd.Series) -> list[float | None]:
@@ -139,20 +161,29 @@ def outcome_choices(specs: Mapping[str, InstrumentSpec], present: set[str]) -> l
 
 def direction_sentence(outcome: Measure, *, change: bool = False) -> str:
     """Which sign of r means 'a better relationship goes with a better outcome'."""
-    if outcome.higher_is_better:
-        what = (
-            f"more improvement in {outcome.label}" if change else f"better {outcome.label} scores"
+    if outcome.higher_is_better and change:
+        text = _(
+            "Higher %(label)s scores are better, so a positive r means a better relationship "
+            "goes with a better outcome (more improvement in %(label)s)."
         )
-        return (
-            f"Higher {outcome.label} scores are better, so a positive r means a better "
-            f"relationship goes with a better outcome ({what})."
+    elif outcome.higher_is_better:
+        text = _(
+            "Higher %(label)s scores are better, so a positive r means a better relationship "
+            "goes with a better outcome (better %(label)s scores)."
         )
-    return (
-        f"Higher {outcome.label} scores mean more symptoms, so here a negative r means a better "
-        f"relationship goes with a better outcome "
-        f"({'a larger drop in symptoms' if change else 'fewer symptoms'}); the published r = .38 "
-        f"is expressed in the better-outcome direction."
-    )
+    elif change:
+        text = _(
+            "Higher %(label)s scores mean more symptoms, so here a negative r means a better "
+            "relationship goes with a better outcome (a larger drop in symptoms); the published "
+            "r = .38 is expressed in the better-outcome direction."
+        )
+    else:
+        text = _(
+            "Higher %(label)s scores mean more symptoms, so here a negative r means a better "
+            "relationship goes with a better outcome (fewer symptoms); the published r = .38 is "
+            "expressed in the better-outcome direction."
+        )
+    return text % {"label": outcome.label}
 
 
 # --- Frames --------------------------------------------------------------------------------
@@ -187,9 +218,12 @@ def single_frame(scores: pd.DataFrame, code: str) -> pd.DataFrame:
 def _unique_labels(dyad_ids: Sequence[int], dyads: pd.DataFrame) -> dict[int, str]:
     """Client code per dyad; a client with several dyads gets the dyad id added."""
     known = dict(zip(dyads.index.to_list(), dyads["client_code"].to_list(), strict=True))
-    codes = {d: str(known.get(d, f"dyad {d}")) for d in dyad_ids}
+    codes = {d: str(known.get(d, _("dyad %(id)s") % {"id": d})) for d in dyad_ids}
     counts = Counter(codes.values())
-    return {d: (c if counts[c] == 1 else f"{c} (dyad {d})") for d, c in codes.items()}
+    return {
+        d: (c if counts[c] == 1 else _("%(client)s (dyad %(id)s)") % {"client": c, "id": d})
+        for d, c in codes.items()
+    }
 
 
 def _therapist_names(dyads: pd.DataFrame) -> dict[int, str]:
@@ -215,7 +249,7 @@ def dyad_scatter_chart(
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": "dyads",
+                "name": _("dyads"),
                 "x": _clean(x),
                 "y": _clean(y),
                 "text": list(labels),
@@ -257,7 +291,8 @@ def caterpillar_chart(
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": "shrunken mean with 95% interval",
+                # xgettext:no-python-format
+                "name": _("shrunken mean with 95% interval"),
                 "x": rank,
                 "y": _clean(m),
                 "text": [str(labels[i]) for i in order],
@@ -274,7 +309,7 @@ def caterpillar_chart(
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": "clinic mean",
+                "name": _("clinic mean"),
                 "x": [0.5, len(order) + 0.5],
                 "y": [float(overall), float(overall)],
                 "line": {"color": "#555555", "dash": "dash", "width": 1},
@@ -286,7 +321,7 @@ def caterpillar_chart(
             "height": 340,
             "margin": {"l": 60, "r": 10, "t": 40, "b": 50},
             "xaxis": {
-                "title": {"text": "Therapists, ordered by shrunken mean"},
+                "title": {"text": _("Therapists, ordered by shrunken mean")},
                 "range": [0.5, len(order) + 0.5],
                 "showticklabels": len(order) <= 30,
                 "dtick": 1,
@@ -320,30 +355,89 @@ class PooledSection:
     table_rows: list[tuple[int, list[str]]] = field(default_factory=list)
     stats_rows: list[tuple[str, str]] = field(default_factory=list)
     benchmark_text: str = ""
-    benchmark_note: str = BENCHMARK_NOTE
+    benchmark_note: str = ""  # BENCHMARK_NOTE, translated
     better_direction_r: float | None = None
 
 
-BENCHMARK_TEXT = (
-    f"r = {fmt_r(BENCHMARK.r)}, 95% CI [{fmt_r(BENCHMARK.ci_low)}, {fmt_r(BENCHMARK.ci_high)}] "
-    f"(d = {BENCHMARK.d:.2f}; k = {BENCHMARK.k} studies, N = {fmt_int(BENCHMARK.n)}; "
-    f"{BENCHMARK.source})"
-)
+def benchmark_text() -> str:
+    """The published benchmark with its CI, d, k, N and source, in the active language."""
+    return _(
+        "r = %(r)s, 95%% CI [%(low)s, %(high)s] (d = %(d).2f; k = %(k)d studies, N = %(n)s; "
+        "%(source)s)"
+    ) % {
+        "r": fmt_r(BENCHMARK.r),
+        "low": fmt_r(BENCHMARK.ci_low),
+        "high": fmt_r(BENCHMARK.ci_high),
+        "d": BENCHMARK.d,
+        "k": BENCHMARK.k,
+        "n": fmt_int(BENCHMARK.n),
+        "source": BENCHMARK.source,
+    }
 
 
-def _compare_with_benchmark(low: float, high: float) -> str:
-    if high < BENCHMARK.ci_low:
-        return "lies entirely below the interval"
-    if low > BENCHMARK.ci_high:
-        return "lies entirely above the interval"
-    return "overlaps the interval"
+def _versus_benchmark(outcome: Measure, r: float, low: float, high: float) -> str:
+    """The clinic's interval (in the better-outcome direction) against the published one.
+
+    One whole clause per comparison and direction; the caller ends the sentence."""
+    below, above = high < BENCHMARK.ci_low, low > BENCHMARK.ci_high
+    if outcome.higher_is_better:
+        if below:
+            text = _(
+                "This interval lies entirely below the interval of the published r = %(pr)s "
+                "[%(plow)s, %(phigh)s]"
+            )
+        elif above:
+            text = _(
+                "This interval lies entirely above the interval of the published r = %(pr)s "
+                "[%(plow)s, %(phigh)s]"
+            )
+        else:
+            text = _(
+                "This interval overlaps the interval of the published r = %(pr)s "
+                "[%(plow)s, %(phigh)s]"
+            )
+    elif below:
+        text = _(
+            "In the better-outcome direction that is r = %(r)s [%(low)s, %(high)s], which lies "
+            "entirely below the interval of the published r = %(pr)s [%(plow)s, %(phigh)s]"
+        )
+    elif above:
+        text = _(
+            "In the better-outcome direction that is r = %(r)s [%(low)s, %(high)s], which lies "
+            "entirely above the interval of the published r = %(pr)s [%(plow)s, %(phigh)s]"
+        )
+    else:
+        text = _(
+            "In the better-outcome direction that is r = %(r)s [%(low)s, %(high)s], which "
+            "overlaps the interval of the published r = %(pr)s [%(plow)s, %(phigh)s]"
+        )
+    return text % {
+        "r": fmt_r(r),
+        "low": fmt_r(low),
+        "high": fmt_r(high),
+        "pr": fmt_r(BENCHMARK.r),
+        "plow": fmt_r(BENCHMARK.ci_low),
+        "phigh": fmt_r(BENCHMARK.ci_high),
+    }
 
 
-def pooled_section(pair: pd.DataFrame, dyads: pd.DataFrame, rr: Measure, outcome: Measure | None):  # type: ignore[no-untyped-def]
+def pooled_section(
+    pair: pd.DataFrame, dyads: pd.DataFrame, rr: Measure, outcome: Measure | None
+) -> PooledSection:
     """Per-dyad r (vectorised), pooled by DerSimonian–Laird, with the forest plot."""
-    section = PooledSection(rr, outcome, None, 0, 0, 0, 0, benchmark_text=BENCHMARK_TEXT)
+    section = PooledSection(
+        rr,
+        outcome,
+        None,
+        0,
+        0,
+        0,
+        0,
+        benchmark_text=benchmark_text(),
+        benchmark_note=_(BENCHMARK_NOTE),
+    )
     if outcome is None:
-        section.empty = (
+        section.empty = _(
             "No session outcome or symptom scores in this selection yet, so there is nothing to "
             "correlate the relationship with."
         )
@@ -351,11 +445,10 @@ def pooled_section(pair: pd.DataFrame, dyads: pd.DataFrame, rr: Measure, outcome
     section.direction = direction_sentence(outcome)
     corr = grouped_correlations(pair, "dyad_id", "x", "y") if len(pair) else None
     if corr is None or not (corr["n"] > 0).any():
-        section.empty = (
-            f"No session has both a {rr.label} and a {outcome.label} score yet; each dyad needs "
-            f"at least {MIN_SESSIONS} such sessions, and at least {MIN_POOL_DYADS} dyads are "
-            f"needed to pool."
-        )
+        section.empty = _(
+            "No session has both a %(rr)s and a %(outcome)s score yet; each dyad needs at least "
+            "%(min)d such sessions, and at least %(pool)d dyads are needed to pool."
+        ) % {"rr": rr.label, "outcome": outcome.label, "min": MIN_SESSIONS, "pool": MIN_POOL_DYADS}
         return section
     corr = corr[corr["n"] > 0]
     eligible = corr["n"] >= MIN_SESSIONS
@@ -371,19 +464,19 @@ def pooled_section(pair: pd.DataFrame, dyads: pd.DataFrame, rr: Measure, outcome
     labels = _unique_labels(list(corr.index), dyads)
     status = np.select(
         [usable, perfect, constant],
-        ["pooled", "r = ±1: left out (infinite Fisher z)", "a score did not vary: no r"],
-        default=f"fewer than {MIN_SESSIONS} paired sessions",
+        [_("pooled"), _("r = ±1: left out (infinite Fisher z)"), _("a score did not vary: no r")],
+        default=_("fewer than %(min)d paired sessions") % {"min": MIN_SESSIONS},
     )
     ordered = corr.assign(status=status).sort_values(
         ["r", "n"], ascending=[False, False], na_position="last"
     )
     section.table_columns = [
-        "Client",
-        "Therapist",
-        "Paired sessions",
+        _("Client"),
+        _("Therapist"),
+        _("Paired sessions"),
         "r",
-        "95% CI",
-        "Status",
+        _("95% CI"),
+        _("Status"),
     ]
     therapist_of = _therapist_names(dyads)
     section.table_rows = [
@@ -403,23 +496,7 @@ def pooled_section(pair: pd.DataFrame, dyads: pd.DataFrame, rr: Measure, outcome
 
     short = section.n_with_pairs - section.n_eligible
     if n_usable < MIN_POOL_DYADS:
-        excluded = []
-        if section.n_constant:
-            excluded.append(f"{section.n_constant} had a score that did not vary")
-        if section.n_perfect:
-            excluded.append(f"{section.n_perfect} had r = ±1, which cannot be pooled")
-        section.empty = (
-            f"{plural(section.n_eligible, 'dyad has', 'dyads have')} ≥ {MIN_SESSIONS} paired "
-            f"sessions of {rr.label} and {outcome.label}"
-            + (f" (of these, {' and '.join(excluded)})" if excluded else "")
-            + f"; at least {MIN_POOL_DYADS} dyads with a usable correlation are needed to pool"
-            + (
-                f". {plural(short, 'more dyad has', 'more dyads have')} 1–{MIN_SESSIONS - 1} "
-                f"paired sessions and will count once they reach {MIN_SESSIONS}."
-                if short
-                else "."
-            )
-        )
+        section.empty = _pooled_refusal(section, outcome, short)
         return section
 
     pooled_rows = corr[usable]
@@ -430,10 +507,10 @@ def pooled_section(pair: pd.DataFrame, dyads: pd.DataFrame, rr: Measure, outcome
     better_high = pooled.ci_high if outcome.higher_is_better else -pooled.ci_low
     section.better_direction_r = better_r
     section.stats_rows = [
-        ("Dyads pooled (k)", fmt_int(pooled.k)),
-        ("Paired sessions (n)", fmt_int(pooled.n_total)),
-        ("Pooled r", fmt_r(pooled.r, 3)),
-        ("95% CI", f"[{fmt_r(pooled.ci_low, 3)}, {fmt_r(pooled.ci_high, 3)}]"),
+        (_("Dyads pooled (k)"), fmt_int(pooled.k)),
+        (_("Paired sessions (n)"), fmt_int(pooled.n_total)),
+        (_("Pooled r"), fmt_r(pooled.r, 3)),
+        (_("95% CI"), f"[{fmt_r(pooled.ci_low, 3)}, {fmt_r(pooled.ci_high, 3)}]"),
         ("τ²", fmt(pooled.tau2, 4)),
         ("Q", fmt(pooled.q, 2)),
         ("df", str(pooled.df)),
@@ -449,61 +526,146 @@ def pooled_section(pair: pd.DataFrame, dyads: pd.DataFrame, rr: Measure, outcome
     )
     shown = informative.head(FOREST_CAP).sort_values(["r", "_id"], ascending=[False, True])
     reference = [
-        (f"This clinic, pooled (k = {pooled.k})", pooled.r, pooled.ci_low, pooled.ci_high),
-        ("Published: Gelso et al. 2018", BENCHMARK.r, BENCHMARK.ci_low, BENCHMARK.ci_high),
+        (
+            _("This clinic, pooled (k = %(k)d)") % {"k": pooled.k},
+            pooled.r,
+            pooled.ci_low,
+            pooled.ci_high,
+        ),
+        (_("Published: Gelso et al. 2018"), BENCHMARK.r, BENCHMARK.ci_low, BENCHMARK.ci_high),
     ]
     section.figure = figures.forest_chart(
         [labels[d] for d in shown.index],
         shown["r"].to_list(),
         shown["ci_low"].to_list(),
         shown["ci_high"].to_list(),
-        title=f"{rr.label} and {outcome.label}: within-dyad r per dyad",
+        title=_("%(rr)s and %(outcome)s: within-dyad r per dyad")
+        % {"rr": rr.label, "outcome": outcome.label},
         reference=reference,
     )
     if n_usable > FOREST_CAP:
-        section.forest_note = (
-            f"The chart shows the {FOREST_CAP} dyads with the most paired sessions (the most "
-            f"informative) of the {fmt_int(n_usable)} pooled; the table lists every dyad."
-        )
+        section.forest_note = ngettext(
+            "The chart shows the %(cap)d dyads with the most paired sessions (the most "
+            "informative) of the %(n)s pooled; the table lists every dyad.",
+            "The chart shows the %(cap)d dyads with the most paired sessions (the most "
+            "informative) of the %(n)s pooled; the table lists every dyad.",
+            n_usable,
+        ) % {"cap": FOREST_CAP, "n": fmt_int(n_usable)}
 
+    # Translators: an independent clause, after a semicolon in the pooled summary.
     heterogeneity = (
-        "dyads differ little beyond chance"
+        _("dyads differ little beyond chance")
         if pooled.i2 < 0.25
-        else "dyads differ moderately"
+        else _("dyads differ moderately")
         if pooled.i2 < 0.75
-        else "dyads differ a lot"
+        else _("dyads differ a lot")
     )
     extra = []
     if short:
-        extra.append(f"{plural(short, 'dyad')} with fewer than {MIN_SESSIONS} paired sessions")
-    if section.n_constant:
-        extra.append(f"{plural(section.n_constant, 'dyad')} whose scores did not vary")
-    if section.n_perfect:
-        extra.append(f"{plural(section.n_perfect, 'dyad')} with r = ±1")
-    left_out = f" Left out: {', '.join(extra)}." if extra else ""
-    comparison = _compare_with_benchmark(better_low, better_high)
-    published = (
-        f"the published r = {fmt_r(BENCHMARK.r)} "
-        f"[{fmt_r(BENCHMARK.ci_low)}, {fmt_r(BENCHMARK.ci_high)}]"
-    )
-    if outcome.higher_is_better:
-        versus = f"This interval {comparison} of {published}"
-    else:
-        versus = (
-            f"In the better-outcome direction that is r = {fmt_r(better_r)} "
-            f"[{fmt_r(better_low)}, {fmt_r(better_high)}], which {comparison} of {published}"
+        extra.append(
+            ngettext(
+                "%(n)s dyad with fewer than %(min)d paired sessions",
+                "%(n)s dyads with fewer than %(min)d paired sessions",
+                short,
+            )
+            % {"n": fmt_int(short), "min": MIN_SESSIONS}
         )
-    section.summary = (
-        f"Across {plural(pooled.k, 'dyad')} with at least {MIN_SESSIONS} paired sessions "
-        f"({fmt_int(pooled.n_total)} sessions in all), sessions with a higher {rr.label} total "
-        f"than the dyad's usual went with {outcome.label} scores at a pooled r = "
-        f"{fmt_r(pooled.r)}, 95% CI [{fmt_r(pooled.ci_low)}, {fmt_r(pooled.ci_high)}] "
-        f"(d = {pooled.d:.2f}); {heterogeneity} (I² = {pooled.i2 * 100:.0f}%). {versus}; "
-        f"that figure pools between-client correlations from studies, so it answers a related "
-        f"but different question, and the clinic's interval is optimistic because sessions of "
-        f"one dyad are not independent.{left_out}"
-    )
+    if section.n_constant:
+        extra.append(
+            ngettext(
+                "%(n)s dyad whose scores did not vary",
+                "%(n)s dyads whose scores did not vary",
+                section.n_constant,
+            )
+            % {"n": fmt_int(section.n_constant)}
+        )
+    if section.n_perfect:
+        extra.append(
+            ngettext("%(n)s dyad with r = ±1", "%(n)s dyads with r = ±1", section.n_perfect)
+            % {"n": fmt_int(section.n_perfect)}
+        )
+    # Translators: %(heterogeneity)s is one of "dyads differ little beyond chance", ...
+    across = ngettext(
+        "Across %(k)s dyad with at least %(min)d paired sessions (%(n)s sessions in all), "
+        "sessions with a higher %(rr)s total than the dyad's usual went with %(outcome)s scores "
+        "at a pooled r = %(r)s, 95%% CI [%(low)s, %(high)s] (d = %(d).2f); %(heterogeneity)s "
+        "(I² = %(i2).0f%%).",
+        "Across %(k)s dyads with at least %(min)d paired sessions (%(n)s sessions in all), "
+        "sessions with a higher %(rr)s total than the dyad's usual went with %(outcome)s scores "
+        "at a pooled r = %(r)s, 95%% CI [%(low)s, %(high)s] (d = %(d).2f); %(heterogeneity)s "
+        "(I² = %(i2).0f%%).",
+        pooled.k,
+    ) % {
+        "k": fmt_int(pooled.k),
+        "min": MIN_SESSIONS,
+        "n": fmt_int(pooled.n_total),
+        "rr": rr.label,
+        "outcome": outcome.label,
+        "r": fmt_r(pooled.r),
+        "low": fmt_r(pooled.ci_low),
+        "high": fmt_r(pooled.ci_high),
+        "d": pooled.d,
+        "heterogeneity": heterogeneity,
+        "i2": pooled.i2 * 100,
+    }
+    # Translators: %(versus)s is a clause such as "This interval overlaps the interval of the
+    # published r = .38 [.30, .44]".
+    caveat = _(
+        "%(versus)s; that figure pools between-client correlations from studies, so it answers "
+        "a related but different question, and the clinic's interval is optimistic because "
+        "sessions of one dyad are not independent."
+    ) % {"versus": _versus_benchmark(outcome, better_r, better_low, better_high)}
+    sentences = [across, caveat]
+    if extra:
+        sentences.append(_("Left out: %(list)s.") % {"list": ", ".join(extra)})
+    section.summary = " ".join(sentences)
     return section
+
+
+def _pooled_refusal(section: PooledSection, outcome: Measure, short: int) -> str:
+    """Why too few dyads can be pooled: what is there, what is left out, what is coming."""
+    names = {"rr": section.rr.label, "outcome": outcome.label, "min": MIN_SESSIONS}
+    eligible = ngettext(
+        "%(n)s dyad has ≥ %(min)d paired sessions of %(rr)s and %(outcome)s",
+        "%(n)s dyads have ≥ %(min)d paired sessions of %(rr)s and %(outcome)s",
+        section.n_eligible,
+    ) % {"n": fmt_int(section.n_eligible), **names}
+    excluded = []
+    if section.n_constant:
+        excluded.append(
+            ngettext(
+                "%(n)d had a score that did not vary",
+                "%(n)d had a score that did not vary",
+                section.n_constant,
+            )
+            % {"n": section.n_constant}
+        )
+    if section.n_perfect:
+        excluded.append(
+            ngettext(
+                "%(n)d had r = ±1, which cannot be pooled",
+                "%(n)d had r = ±1, which cannot be pooled",
+                section.n_perfect,
+            )
+            % {"n": section.n_perfect}
+        )
+    if excluded:
+        eligible = _("%(dyads)s (of these, %(excluded)s)") % {
+            "dyads": eligible,
+            "excluded": _and(excluded),
+        }
+    text = _("%(dyads)s; at least %(pool)d dyads with a usable correlation are needed to pool.") % {
+        "dyads": eligible,
+        "pool": MIN_POOL_DYADS,
+    }
+    if short:
+        text += " " + ngettext(
+            "%(n)s more dyad has 1–%(max)d paired sessions and will count once they reach %(min)d.",
+            "%(n)s more dyads have 1–%(max)d paired sessions and will count once they reach "
+            "%(min)d.",
+            short,
+        ) % {"n": fmt_int(short), "max": MIN_SESSIONS - 1, "min": MIN_SESSIONS}
+    return text
 
 
 # --- 2. Between-dyad association -----------------------------------------------------------
@@ -522,23 +684,27 @@ class BetweenSection:
     table_rows: list[tuple[int, list[str]]] = field(default_factory=list)
 
 
-BETWEEN_NOTE = (
+# English: translate it where it is shown (`TeamReport.between_note`).
+BETWEEN_NOTE = gettext_noop(
     "The published r = .38 mostly reflects between-person associations (clients with better "
     "relationships did better), which this section estimates, rather than session-to-session "
     "co-variation within a dyad."
 )
 
 
-def between_section(  # type: ignore[no-untyped-def]
+def between_section(
     pair: pd.DataFrame, dyads: pd.DataFrame, rr: Measure, outcome: Measure | None
-):
+) -> BetweenSection:
     section = BetweenSection(rr, outcome, None)
     if outcome is None:
-        section.empty = "No session outcome or symptom scores in this selection yet."
+        section.empty = _("No session outcome or symptom scores in this selection yet.")
         return section
     section.direction = direction_sentence(outcome, change=True)
     if pair.empty:
-        section.empty = f"No {rr.label} or {outcome.label} scores in this selection yet."
+        section.empty = _("No %(rr)s or %(outcome)s scores in this selection yet.") % {
+            "rr": rr.label,
+            "outcome": outcome.label,
+        }
         return section
     result = between_dyad_association(pair, "x", "y")
     section.correlation = result.correlation
@@ -549,37 +715,53 @@ def between_section(  # type: ignore[no-untyped-def]
         missing_change = int(
             (table["relationship_mean"].notna() & table["outcome_change"].isna()).sum()
         )
-        section.empty = f"{result.correlation.reason}." + (
-            f" {plural(missing_change, 'more dyad has', 'more dyads have')} a relationship "
-            f"mean but fewer than two {outcome.label} scores, so no change yet."
-            if missing_change
-            else ""
-        )
+        section.empty = _("%(reason)s.") % {"reason": result.correlation.reason}
+        if missing_change:
+            section.empty += " " + ngettext(
+                "%(n)s more dyad has a relationship mean but fewer than two %(outcome)s scores, "
+                "so no change yet.",
+                "%(n)s more dyads have a relationship mean but fewer than two %(outcome)s scores, "
+                "so no change yet.",
+                missing_change,
+            ) % {"n": fmt_int(missing_change), "outcome": outcome.label}
         return section
     c = result.correlation
     section.figure = dyad_scatter_chart(
         both["relationship_mean"],
         both["outcome_change"],
         [labels[d] for d in both.index],
-        title=f"Mean {rr.label} vs {outcome.label} change, one point per dyad",
-        x_title=f"Dyad's mean {rr.label} total",
-        y_title=f"{outcome.label}: last minus first session",
+        title=_("Mean %(rr)s vs %(outcome)s change, one point per dyad")
+        % {"rr": rr.label, "outcome": outcome.label},
+        x_title=_("Dyad's mean %(rr)s total") % {"rr": rr.label},
+        y_title=_("%(outcome)s: last minus first session") % {"outcome": outcome.label},
     )
-    section.summary = (
-        f"Across {plural(c.n, 'dyad')} with a relationship mean and an outcome change, dyads "
-        f"with a higher average {rr.label} total changed on {outcome.label} (last minus first "
-        f"rated session) at r = {fmt_r(c.r)}, 95% CI [{fmt_r(c.ci_low)}, {fmt_r(c.ci_high)}], "
-        f"p {'< .001' if c.p is not None and c.p < 0.001 else '= ' + fmt_p(c.p)}. Dyad means "
-        f"from few sessions are noisy, which pulls this r towards zero."
-    )
+    section.summary = ngettext(
+        "Across %(n)s dyad with a relationship mean and an outcome change, dyads with a higher "
+        "average %(rr)s total changed on %(outcome)s (last minus first rated session) at "
+        "r = %(r)s, 95%% CI [%(low)s, %(high)s], p %(p)s. Dyad means from few sessions are "
+        "noisy, which pulls this r towards zero.",
+        "Across %(n)s dyads with a relationship mean and an outcome change, dyads with a higher "
+        "average %(rr)s total changed on %(outcome)s (last minus first rated session) at "
+        "r = %(r)s, 95%% CI [%(low)s, %(high)s], p %(p)s. Dyad means from few sessions are "
+        "noisy, which pulls this r towards zero.",
+        c.n,
+    ) % {
+        "n": fmt_int(c.n),
+        "rr": rr.label,
+        "outcome": outcome.label,
+        "r": fmt_r(c.r),
+        "low": fmt_r(c.ci_low),
+        "high": fmt_r(c.ci_high),
+        "p": "< .001" if c.p is not None and c.p < 0.001 else "= " + fmt_p(c.p),
+    }
     section.table_columns = [
-        "Client",
-        "Therapist",
-        f"Mean {rr.label}",
-        "Sessions rated",
-        f"First {outcome.label}",
-        f"Last {outcome.label}",
-        "Change",
+        _("Client"),
+        _("Therapist"),
+        _("Mean %(rr)s") % {"rr": rr.label},
+        _("Sessions rated"),
+        _("First %(outcome)s") % {"outcome": outcome.label},
+        _("Last %(outcome)s") % {"outcome": outcome.label},
+        _("Change"),
     ]
     ordered = table.sort_values("relationship_mean", ascending=False, na_position="last")
     therapist_of = _therapist_names(dyads)
@@ -628,64 +810,84 @@ def _counts(frame: pd.DataFrame, value: str) -> tuple[int, int, int]:
 
 
 def _missing(n_therapists: int, n_dyads: int) -> str:
+    # English has always said "1 more therapists"; the plural forms let other languages agree.
     needs = []
     if n_therapists < MODEL_MIN_THERAPISTS:
-        needs.append(f"{MODEL_MIN_THERAPISTS - n_therapists} more therapists")
+        more = MODEL_MIN_THERAPISTS - n_therapists
+        needs.append(ngettext("%(n)d more therapists", "%(n)d more therapists", more) % {"n": more})
     if n_dyads < MODEL_MIN_DYADS:
-        needs.append(f"{MODEL_MIN_DYADS - n_dyads} more dyads")
-    return " and ".join(needs)
+        more = MODEL_MIN_DYADS - n_dyads
+        needs.append(ngettext("%(n)d more dyads", "%(n)d more dyads", more) % {"n": more})
+    return _and(needs)
 
 
-def therapist_section(  # type: ignore[no-untyped-def]
+def therapist_section(
     scores: pd.DataFrame, code: str, label: str, therapist_names: Mapping[int, str]
-):
+) -> TherapistSection:
     frame = single_frame(scores, code)
     n_t, n_d, n_obs = _counts(frame, "score")
     section = TherapistSection(code, label, None, n_t, n_d, n_obs)
     if n_t < MODEL_MIN_THERAPISTS or n_d < MODEL_MIN_DYADS:
         # Refuse before fitting: say what is there and what is missing.
-        section.empty = (
-            f"{label} totals come from {plural(n_t, 'therapist')} and {plural(n_d, 'dyad')} "
-            f"({plural(n_obs, 'session')}); the model needs at least {MODEL_MIN_THERAPISTS} "
-            f"therapists and {MODEL_MIN_DYADS} dyads, so {_missing(n_t, n_d)} with {label} "
-            f"ratings are needed."
-        )
+        section.empty = _(
+            "%(label)s totals come from %(therapists)s and %(dyads)s (%(sessions)s); the model "
+            "needs at least %(min_therapists)d therapists and %(min_dyads)d dyads, so "
+            "%(missing)s with %(label)s ratings are needed."
+        ) % {
+            "label": label,
+            "therapists": n_therapists(n_t),
+            "dyads": n_dyads(n_d),
+            "sessions": n_sessions(n_obs),
+            "min_therapists": MODEL_MIN_THERAPISTS,
+            "min_dyads": MODEL_MIN_DYADS,
+            "missing": _missing(n_t, n_d),
+        }
         return section
     result = therapist_icc(frame, value="score")
     if isinstance(result, Insufficient):
-        section.empty = f"{label}: {result.reason}."
+        section.empty = _("%(label)s: %(reason)s.") % {"label": label, "reason": result.reason}
         return section
     section.result = result
     section.notes = result.notes
     means = result.therapist_means
-    names = [therapist_names.get(t, f"therapist {t}") for t in means.index]
+    names = [therapist_names.get(t, _("therapist %(id)s") % {"id": t}) for t in means.index]
     section.figure = caterpillar_chart(
         names,
         means["shrunken_mean"].to_list(),
         means["ci_low"].to_list(),
         means["ci_high"].to_list(),
         overall=result.intercept,
-        title=f"{label}: therapists' shrunken means with 95% intervals",
-        y_title=f"{label} total",
+        title=_("%(label)s: therapists' shrunken means with 95%% intervals") % {"label": label},
+        y_title=_("%(label)s total") % {"label": label},
     )
-    section.summary = (
-        f"Therapists account for {result.icc_therapist * 100:.0f}% of the variance in {label} "
-        f"totals (therapist ICC {result.icc_therapist:.2f}); therapists and dyads together for "
-        f"{result.icc_dyad * 100:.0f}%, the rest being session-to-session variation. Based on "
-        f"{plural(result.n_therapists, 'therapist')}, {plural(result.n_dyads, 'dyad')} and "
-        f"{plural(result.n_obs, 'session')}. Shrunken means pull therapists with little data "
-        f"towards the clinic mean ({result.intercept:.2f}), so a therapist stands out only when "
-        f"their interval clears the dashed line."
-        + ("" if result.converged else " The model did not converge: treat it as provisional.")
-    )
+    section.summary = _(
+        "Therapists account for %(icc_pct).0f%% of the variance in %(label)s totals (therapist "
+        "ICC %(icc).2f); therapists and dyads together for %(dyad_pct).0f%%, the rest being "
+        "session-to-session variation. Based on %(therapists)s, %(dyads)s and %(sessions)s. "
+        "Shrunken means pull therapists with little data towards the clinic mean "
+        "(%(mean).2f), so a therapist stands out only when their interval clears the dashed "
+        "line."
+    ) % {
+        "icc_pct": result.icc_therapist * 100,
+        "label": label,
+        "icc": result.icc_therapist,
+        "dyad_pct": result.icc_dyad * 100,
+        "therapists": n_therapists(result.n_therapists),
+        "dyads": n_dyads(result.n_dyads),
+        "sessions": n_sessions(result.n_obs),
+        "mean": result.intercept,
+    }
+    if not result.converged:
+        section.summary += " " + _not_converged()
     ordered = means.assign(name=names).sort_values("shrunken_mean", ascending=False)
     section.table_columns = [
-        "Therapist",
-        "Dyads",
-        "Sessions",
-        "Raw mean",
-        "Shrunken mean",
-        "95% interval",
+        _("Therapist"),
+        _("Dyads"),
+        _("Sessions"),
+        _("Raw mean"),
+        _("Shrunken mean"),
+        # xgettext:no-python-format
+        _("95% interval"),
     ]
     section.table_rows = [
         [
@@ -714,37 +916,53 @@ class ModelSection:
     freshness: str = ""
 
 
+# English; translated where shown.
 _COEF_LABELS = {
-    "rel_within": "Within dyad (session above the dyad's own mean)",
-    "rel_between": "Between dyads (dyad mean above the clinic's)",
-    "Intercept": "Intercept",
+    "rel_within": gettext_noop("Within dyad (session above the dyad's own mean)"),
+    "rel_between": gettext_noop("Between dyads (dyad mean above the clinic's)"),
+    "Intercept": gettext_noop("Intercept"),
 }
 
 
-def model_section(pair: pd.DataFrame, rr: Measure, outcome: Measure | None):  # type: ignore[no-untyped-def]
+def _not_converged() -> str:
+    return _("The model did not converge: treat it as provisional.")
+
+
+def model_section(pair: pd.DataFrame, rr: Measure, outcome: Measure | None) -> ModelSection:
     section = ModelSection(rr, outcome, None)
     if outcome is None:
-        section.empty = "No session outcome or symptom scores in this selection yet."
+        section.empty = _("No session outcome or symptom scores in this selection yet.")
         return section
     complete = pair.dropna(subset=["x", "y"])
     n_t, n_d = int(complete["therapist_id"].nunique()), int(complete["dyad_id"].nunique())
     if n_t < MODEL_MIN_THERAPISTS or n_d < MODEL_MIN_DYADS:
-        section.empty = (
-            f"Sessions with both {rr.label} and {outcome.label} come from "
-            f"{plural(n_t, 'therapist')} and {plural(n_d, 'dyad')}; the model needs at least "
-            f"{MODEL_MIN_THERAPISTS} therapists and {MODEL_MIN_DYADS} dyads, so "
-            f"{_missing(n_t, n_d)} are needed."
-        )
+        section.empty = _(
+            "Sessions with both %(rr)s and %(outcome)s come from %(therapists)s and %(dyads)s; "
+            "the model needs at least %(min_therapists)d therapists and %(min_dyads)d dyads, so "
+            "%(missing)s are needed."
+        ) % {
+            "rr": rr.label,
+            "outcome": outcome.label,
+            "therapists": n_therapists(n_t),
+            "dyads": n_dyads(n_d),
+            "min_therapists": MODEL_MIN_THERAPISTS,
+            "min_dyads": MODEL_MIN_DYADS,
+            "missing": _missing(n_t, n_d),
+        }
         return section
     result = outcome_on_relationship(pair, outcome="y", relationship="x")
     if isinstance(result, Insufficient):
-        section.empty = f"{outcome.label} on {rr.label}: {result.reason}."
+        section.empty = _("%(outcome)s on %(rr)s: %(reason)s.") % {
+            "outcome": outcome.label,
+            "rr": rr.label,
+            "reason": result.reason,
+        }
         return section
     section.result = result
     section.notes = result.notes
     section.rows = [
         [
-            _COEF_LABELS.get(name, name),
+            _(_COEF_LABELS[name]) if name in _COEF_LABELS else name,
             fmt(c.estimate, 3),
             f"[{fmt(c.ci_low, 3)}, {fmt(c.ci_high, 3)}]",
             fmt_p(c.p),
@@ -756,25 +974,52 @@ def model_section(pair: pd.DataFrame, rr: Measure, outcome: Measure | None):  # 
     ]
     w = result.coefficients.get("rel_within")
     b = result.coefficients.get("rel_between")
-    better = "higher" if outcome.higher_is_better else "lower"
+    # Translators: each part is a clause; the parts are joined with "; " after the colon.
     parts = []
     if w is not None:
         parts.append(
-            f"a session where {rr.label} is one point above the dyad's own average goes with "
-            f"{outcome.label} {w.estimate:+.2f} points (95% CI [{w.ci_low:.2f}, {w.ci_high:.2f}])"
+            _(
+                "a session where %(rr)s is one point above the dyad's own average goes with "
+                "%(outcome)s %(estimate)+.2f points (95%% CI [%(low).2f, %(high).2f])"
+            )
+            % {
+                "rr": rr.label,
+                "outcome": outcome.label,
+                "estimate": w.estimate,
+                "low": w.ci_low,
+                "high": w.ci_high,
+            }
         )
     if b is not None:
         parts.append(
-            f"a dyad whose average is one point above the clinic's goes with "
-            f"{b.estimate:+.2f} points ([{b.ci_low:.2f}, {b.ci_high:.2f}])"
+            _(
+                "a dyad whose average is one point above the clinic's goes with "
+                "%(estimate)+.2f points ([%(low).2f, %(high).2f])"
+            )
+            % {"estimate": b.estimate, "low": b.ci_low, "high": b.ci_high}
         )
-    section.summary = (
-        f"With therapist and dyad random intercepts ({plural(result.n_therapists, 'therapist')}, "
-        f"{plural(result.n_dyads, 'dyad')}, {plural(result.n_obs, 'session')}): "
-        + "; ".join(parts)
-        + f". For {outcome.label}, {better} is better."
-        + ("" if result.converged else " The model did not converge: treat it as provisional.")
-    )
+    counts = {
+        "therapists": n_therapists(result.n_therapists),
+        "dyads": n_dyads(result.n_dyads),
+        "sessions": n_sessions(result.n_obs),
+        "effects": "; ".join(parts),
+    }
+    sentences = [
+        _(
+            "With therapist and dyad random intercepts (%(therapists)s, %(dyads)s, "
+            "%(sessions)s): %(effects)s."
+        )
+        % counts,
+        (
+            _("For %(outcome)s, higher is better.")
+            if outcome.higher_is_better
+            else _("For %(outcome)s, lower is better.")
+        )
+        % {"outcome": outcome.label},
+    ]
+    if not result.converged:
+        sentences.append(_not_converged())
+    section.summary = " ".join(sentences)
     return section
 
 
@@ -808,7 +1053,7 @@ def alpha_section(answers: pd.DataFrame, specs: Mapping[str, InstrumentSpec]) ->
     """
     rows: list[AlphaRow] = []
     if answers.empty:
-        return AlphaSection(rows, empty="No completed forms in this selection yet.")
+        return AlphaSection(rows, empty=_("No completed forms in this selection yet."))
     for code, sub in answers.groupby("instrument", sort=True):
         spec = specs.get(str(code))
         if spec is None:
@@ -828,11 +1073,15 @@ def alpha_section(answers: pd.DataFrame, specs: Mapping[str, InstrumentSpec]) ->
             reason = ""
             if alpha is None:
                 if len(scale.items) < 2:
-                    reason = "a single item: alpha needs at least 2"
+                    reason = _("a single item: alpha needs at least 2")
                 elif complete < 3:
-                    reason = f"{plural(complete, 'complete form')}; at least 3 are needed"
+                    reason = ngettext(
+                        "%(n)s complete form; at least 3 are needed",
+                        "%(n)s complete forms; at least 3 are needed",
+                        complete,
+                    ) % {"n": fmt_int(complete)}
                 else:
-                    reason = "the scale's total did not vary"
+                    reason = _("the scale's total did not vary")
             rows.append(
                 AlphaRow(
                     instrument=spec.short_title,
@@ -845,19 +1094,26 @@ def alpha_section(answers: pd.DataFrame, specs: Mapping[str, InstrumentSpec]) ->
                 )
             )
     low = [r for r in rows if r.alpha is not None and r.alpha < 0.7]
-    summary = (
-        "Cronbach's alpha says how consistently a scale's items move together in this clinic's "
-        "forms (reverse-keyed items flipped first, as in scoring); .70 or more is usually "
-        "acceptable for tracking, .80 or more for decisions about individuals. Each instrument "
-        f"uses its most recent {fmt_int(ALPHA_SAMPLE)} completed forms at most in this "
-        "selection, and only forms with every item of the scale answered."
-    )
+    sentences = [
+        _(
+            "Cronbach's alpha says how consistently a scale's items move together in this "
+            "clinic's forms (reverse-keyed items flipped first, as in scoring); .70 or more is "
+            "usually acceptable for tracking, .80 or more for decisions about individuals. Each "
+            "instrument uses its most recent %(sample)s completed forms at most in this "
+            "selection, and only forms with every item of the scale answered."
+        )
+        % {"sample": fmt_int(ALPHA_SAMPLE)}
+    ]
     if low:
-        summary += " Below .70 here: " + ", ".join(f"{r.instrument} {r.scale}" for r in low) + "."
+        scales = ", ".join(
+            _("%(instrument)s %(scale)s") % {"instrument": r.instrument, "scale": r.scale}
+            for r in low
+        )
+        sentences.append(_("Below .70 here: %(scales)s.") % {"scales": scales})
     negative = [r for r in rows if r.alpha is not None and r.alpha < 0]
     if negative:
-        summary += " A negative alpha usually means an item is keyed the wrong way."
-    return AlphaSection(rows, summary=summary)
+        sentences.append(_("A negative alpha usually means an item is keyed the wrong way."))
+    return AlphaSection(rows, summary=" ".join(sentences))
 
 
 # --- Results computed in the background ----------------------------------------------------
@@ -882,11 +1138,13 @@ def enough_for_model(n_therapists: int, n_dyads: int) -> bool:
     return n_therapists >= MODEL_MIN_THERAPISTS and n_dyads >= MODEL_MIN_DYADS
 
 
-def _pending_text(what: str, n: int, unit: str) -> str:
-    return (
-        f"{what} on {plural(n, unit)} takes a while at this size, so it is being computed in "
-        f"the background; reload the page in a minute or two."
-    )
+def _pending_text(what: str, count: str) -> str:
+    # Translators: %(what)s names the computation ("Item analysis"), %(count)s what it runs
+    # on ("12,000 sessions").
+    return _(
+        "%(what)s on %(count)s takes a while at this size, so it is being computed in the "
+        "background; reload the page in a minute or two."
+    ) % {"what": what, "count": count}
 
 
 def pending_therapist_section(scores: pd.DataFrame, code: str, label: str) -> TherapistSection:
@@ -898,7 +1156,10 @@ def pending_therapist_section(scores: pd.DataFrame, code: str, label: str) -> Th
         n_t,
         n_d,
         n_obs,
-        empty=_pending_text(f"Fitting the three-level model of {label} totals", n_obs, "session"),
+        empty=_pending_text(
+            _("Fitting the three-level model of %(label)s totals") % {"label": label},
+            n_sessions(n_obs),
+        ),
         pending=True,
     )
 
@@ -910,28 +1171,35 @@ def pending_model_section(pair: pd.DataFrame, rr: Measure, outcome: Measure) -> 
         outcome,
         None,
         empty=_pending_text(
-            f"Fitting {outcome.label} on {rr.label} with therapist and dyad intercepts",
-            n_obs,
-            "session",
+            _("Fitting %(outcome)s on %(rr)s with therapist and dyad intercepts")
+            % {"outcome": outcome.label, "rr": rr.label},
+            n_sessions(n_obs),
         ),
         pending=True,
     )
 
 
 def pending_alpha_section(n_forms: int) -> AlphaSection:
-    return AlphaSection(
-        [], empty=_pending_text("Item analysis", n_forms, "completed form"), pending=True
-    )
+    forms = ngettext("%(n)s completed form", "%(n)s completed forms", n_forms) % {
+        "n": fmt_int(n_forms)
+    }
+    return AlphaSection([], empty=_pending_text(_("Item analysis"), forms), pending=True)
 
 
 def stale_note(computed: str, forms_behind: int) -> str:
-    newest = (
-        f"the newest {plural(forms_behind, 'form')}" if forms_behind > 0 else "the latest changes"
-    )
-    return (
-        f"Computed {computed}, before {newest}; an update that includes them is being computed "
-        f"in the background."
-    )
+    """`computed` says when ("on 2025-03-31 at 14:05")."""
+    if forms_behind > 0:
+        return ngettext(
+            "Computed %(when)s, before the newest %(n)s form; an update that includes them is "
+            "being computed in the background.",
+            "Computed %(when)s, before the newest %(n)s forms; an update that includes them is "
+            "being computed in the background.",
+            forms_behind,
+        ) % {"when": computed, "n": fmt_int(forms_behind)}
+    return _(
+        "Computed %(when)s, before the latest changes; an update that includes them is being "
+        "computed in the background."
+    ) % {"when": computed}
 
 
 # --- The whole page ------------------------------------------------------------------------
@@ -948,7 +1216,11 @@ class TeamReport:
     alpha: AlphaSection
     n_dyads: int
     n_sessions: int
-    between_note: str = BETWEEN_NOTE
+    between_note: str = ""  # BETWEEN_NOTE, translated; set by `__post_init__`
+
+    def __post_init__(self) -> None:
+        if not self.between_note:
+            self.between_note = _(BETWEEN_NOTE)
 
     @property
     def has_charts(self) -> bool:
