@@ -56,3 +56,32 @@ class SessionForm(forms.Form):
 
 class EndDyadForm(forms.Form):
     ended_on = forms.DateField(label=_("Last contact"), widget=DateInput())
+
+
+class TransferForm(forms.Form):
+    therapist = forms.ModelChoiceField(
+        queryset=StaffMember.objects.none(), label=_("New therapist")
+    )
+    on = forms.DateField(
+        label=_("Date of the move"),
+        widget=DateInput(),
+        help_text=_("The current dyad ends and the new one starts on this day."),
+    )
+
+    def __init__(self, *args, therapists, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["therapist"].queryset = therapists
+
+
+class NewDyadForm(forms.Form):
+    """A further course of therapy for a known client (therapist only for admins)."""
+
+    therapist = forms.ModelChoiceField(queryset=StaffMember.objects.none(), label=_("Therapist"))
+    started_on = forms.DateField(label=_("First contact"), widget=DateInput())
+
+    def __init__(self, *args, therapists=None, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if therapists is None:
+            del self.fields["therapist"]
+        else:
+            self.fields["therapist"].queryset = therapists

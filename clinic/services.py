@@ -7,6 +7,7 @@ import datetime
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from clinic.access import can_write_dyad, require_staff
@@ -82,6 +83,34 @@ def dyad_end(*, actor_user: AbstractBaseUser, dyad: Dyad, ended_on: datetime.dat
     with readable_integrity_errors(Dyad):
         dyad.save(update_fields=["status", "ended_on"])
     return dyad
+
+
+@transaction.atomic
+def dyad_transfer(
+    *, actor_user: AbstractBaseUser, dyad: Dyad, therapist: StaffMember, on: datetime.date
+) -> Dyad:
+    """Move a client to another therapist (clinic admins): the dyad ends on `on` and a new
+    one starts that day. Sessions and forms stay with the relationship they belong to."""
+    actor = require_staff(actor_user)
+    if not actor.is_admin or dyad.clinic_id != actor.clinic_id:
+        raise PermissionDenied("Clinic admins move clients between therapists")
+    dyad = Dyad.objects.select_for_update().get(pk=dyad.pk)
+    if not dyad.is_active:
+        raise ValidationError(_("This dyad has already ended."))
+    if therapist.pk == dyad.therapist_id:
+        raise ValidationError({"therapist": _("The client is already with this therapist.")})
+    last = dyad.sessions.aggregate(last=Max("date"))["last"]
+    if on < max(filter(None, [dyad.started_on, last])):
+        raise ValidationError(
+            {
+                "on": _("The move cannot be dated before the dyad's last session or start (%(d)s).")
+                % {"d": max(filter(None, [dyad.started_on, last])).isoformat()}
+            }
+        )
+    if on > actor.clinic.today():
+        raise ValidationError({"on": _("The date cannot be in the future.")})
+    dyad_end(actor_user=actor_user, dyad=dyad, ended_on=on)
+    return dyad_open(actor_user=actor_user, client=dyad.client, therapist=therapist, started_on=on)
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import access, selectors, services
-from clinic.forms import ClientDyadForm, EndDyadForm
+from clinic.forms import ClientDyadForm, EndDyadForm, NewDyadForm, TransferForm
 from clinic.models import Dyad
 
 
@@ -113,3 +113,59 @@ def dyad_end(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("Enter a valid end date."))
     return redirect("dyad_detail", pk=dyad.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dyad_transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    dyad = access.get_dyad_for_write(request.user, pk)
+    if not access.require_staff(request.user).is_admin:
+        raise PermissionDenied("Clinic admins move clients between therapists")
+    form = TransferForm(
+        request.POST or None,
+        therapists=access.therapists_visible_to(request.user).exclude(pk=dyad.therapist_id),
+        initial={"on": dyad.clinic.today()},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.dyad_transfer(actor_user=request.user, dyad=dyad, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(code)s is now with %(name)s; the earlier dyad is kept as ended.")
+                % {"code": new.client.code, "name": new.therapist.display_name},
+            )
+            return redirect("dyad_detail", pk=new.pk)
+    return render(request, "clinic/dyad_transfer.html", {"dyad": dyad, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def client_dyad_new(request: HttpRequest, pk: int) -> HttpResponse:
+    client = access.get_client_for_user(request.user, pk)
+    member = access.require_staff(request.user)
+    if member.is_supervisor:
+        raise PermissionDenied("Supervisors have read-only access")
+    therapists = access.therapists_visible_to(request.user) if member.is_admin else None
+    form = NewDyadForm(
+        request.POST or None, therapists=therapists, initial={"started_on": member.clinic.today()}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            dyad = services.dyad_open(
+                actor_user=request.user,
+                client=client,
+                therapist=data.get("therapist") or member,
+                started_on=data["started_on"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request, _("A new dyad with %(code)s is open.") % {"code": client.code}
+            )
+            return redirect("dyad_detail", pk=dyad.pk)
+    return render(request, "clinic/client_dyad_new.html", {"client": client, "form": form})

@@ -86,6 +86,10 @@ MATRIX: list[Case] = [
                          "attendance": "attended"}),
     Case("dyad_end", _dyad_a1, "post", _write_a1(therapist_a1=302, admin_a=302),
          data=lambda p: {"ended_on": p.dyad_a1.started_on.isoformat()}),
+    Case("dyad_transfer", _dyad_a1, "get", _write_a1(therapist_a1=403)),
+    Case("dyad_transfer", _dyad_a1, "post", _write_a1(therapist_a1=403)),  # empty: errors
+    Case("client_dyad_new", _client_a1, "get", _write_a1()),
+    Case("client_dyad_new", _client_a1, "post", _write_a1()),  # empty: errors
     Case("session_detail", lambda p: [p.session_a1.pk], "get", _read_a1()),
     Case("session_detail", lambda p: [p.session_b1.pk], "get", _everyone(404, therapist_b1=200)),
     # Only the dyad's own therapist rates the relationship from the therapist's side.
