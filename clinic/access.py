@@ -144,6 +144,14 @@ def get_client_for_user(user: AnyUser, pk: int) -> Client:
     return client
 
 
+def get_client_for_write(user: AnyUser, pk: int) -> Client:
+    """A visible client whose details this user may change: their therapist or an admin."""
+    client = get_client_for_user(user, pk)
+    if require_staff(user).is_supervisor:
+        raise PermissionDenied("Supervisors have read-only access")
+    return client
+
+
 # --- Sessions ------------------------------------------------------------------------
 
 

@@ -85,3 +85,9 @@ class NewDyadForm(forms.Form):
             del self.fields["therapist"]
         else:
             self.fields["therapist"].queryset = therapists
+
+
+class ClientEditForm(forms.Form):
+    code = ClientDyadForm.base_fields["code"]
+    display_name = ClientDyadForm.base_fields["display_name"]
+    email = ClientDyadForm.base_fields["email"]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from clinic.access import can_write_dyad, require_staff
 from clinic.integrity import readable_integrity_errors
 from clinic.models import Client, Dyad, StaffMember, TherapySession
+from clinic.privacy import PSEUDONYM_PREFIX
 
 
 def _check_therapist(actor: StaffMember, therapist: StaffMember) -> None:
@@ -46,6 +47,28 @@ def client_create_with_dyad(
     return dyad_open(
         actor_user=actor_user, client=client, therapist=therapist, started_on=started_on
     )
+
+
+@transaction.atomic
+def client_update(
+    *, actor_user: AbstractBaseUser, client: Client, code: str, display_name: str, email: str
+) -> Client:
+    """Correct a client's code, first name or email. A pseudonymised client stays so."""
+    actor = require_staff(actor_user)
+    if actor.is_supervisor or client.clinic_id != actor.clinic_id:
+        raise PermissionDenied("Read-only access to this client")
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.code.startswith(PSEUDONYM_PREFIX):
+        raise ValidationError(
+            _("This client was pseudonymised: their identity cannot be entered again.")
+        )
+    client.code = code.strip()
+    client.display_name = display_name.strip()
+    client.email = email.strip()
+    client.full_clean()
+    with readable_integrity_errors(Client):
+        client.save(update_fields=["code", "display_name", "email"])
+    return client
 
 
 @transaction.atomic

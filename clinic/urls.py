@@ -50,6 +50,7 @@ urlpatterns = [
     path("dyads/<int:pk>/end/", views.dyad_end, name="dyad_end"),
     path("dyads/<int:pk>/transfer/", views.dyad_transfer, name="dyad_transfer"),
     path("clients/<int:pk>/dyads/new/", views.client_dyad_new, name="client_dyad_new"),
+    path("clients/<int:pk>/edit/", views.client_edit, name="client_edit"),
     path("staff/", staff_views.staff_list, name="staff_list"),
     path("staff/new/", staff_views.staff_new, name="staff_new"),
     path("staff/<int:pk>/", staff_views.staff_edit, name="staff_edit"),

@@ -7,11 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import access, selectors, services
-from clinic.forms import ClientDyadForm, EndDyadForm, NewDyadForm, TransferForm
+from clinic.forms import ClientDyadForm, ClientEditForm, EndDyadForm, NewDyadForm, TransferForm
 from clinic.models import Dyad
 
 
@@ -169,3 +170,32 @@ def client_dyad_new(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("dyad_detail", pk=dyad.pk)
     return render(request, "clinic/client_dyad_new.html", {"client": client, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    client = access.get_client_for_write(request.user, pk)
+    form = ClientEditForm(
+        request.POST or None,
+        initial={"code": client.code, "display_name": client.display_name, "email": client.email},
+    )
+    back = request.GET.get("dyad")
+    back_url = (
+        reverse("dyad_detail", args=[back])
+        if back
+        and back.isdigit()
+        and access.dyads_visible_to(request.user).filter(pk=back).exists()
+        else reverse("home")
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.client_update(actor_user=request.user, client=client, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("Client details saved."))
+            return redirect(back_url)
+    return render(
+        request, "clinic/client_edit.html", {"client": client, "form": form, "back_url": back_url}
+    )

@@ -88,6 +88,8 @@ MATRIX: list[Case] = [
          data=lambda p: {"ended_on": p.dyad_a1.started_on.isoformat()}),
     Case("dyad_transfer", _dyad_a1, "get", _write_a1(therapist_a1=403)),
     Case("dyad_transfer", _dyad_a1, "post", _write_a1(therapist_a1=403)),  # empty: errors
+    Case("client_edit", _client_a1, "get", _write_a1()),
+    Case("client_edit", _client_a1, "post", _write_a1()),  # empty: errors
     Case("client_dyad_new", _client_a1, "get", _write_a1()),
     Case("client_dyad_new", _client_a1, "post", _write_a1()),  # empty: errors
     Case("session_detail", lambda p: [p.session_a1.pk], "get", _read_a1()),
