@@ -20,13 +20,24 @@ def caseload(dyads: QuerySet[Dyad]) -> QuerySet[Dyad]:
 
 
 def caseload_for_user(
-    user: AbstractBaseUser, *, therapist: StaffMember | None = None, status: str | None = None
+    user: AbstractBaseUser,
+    *,
+    therapist: StaffMember | None = None,
+    status: str | None = None,
+    search: str = "",
 ) -> QuerySet[Dyad]:
     dyads = dyads_visible_to(user)
     if therapist is not None:
         dyads = dyads.filter(therapist=therapist)
     if status in Dyad.Status.values:
         dyads = dyads.filter(status=status)
+    search = search.strip()
+    if search:
+        dyads = dyads.filter(
+            Q(client__code__icontains=search)
+            | Q(client__display_name__icontains=search)
+            | Q(therapist__display_name__icontains=search)
+        )
     return caseload(dyads)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clinic import access, selectors, services
 from clinic.forms import ClientDyadForm, ClientEditForm, EndDyadForm, NewDyadForm, TransferForm
 from clinic.models import Dyad
+
+CASELOAD_PAGE_SIZE = 50
 
 
 def apply_errors(form, error: ValidationError) -> None:  # type: ignore[no-untyped-def]
@@ -38,11 +41,22 @@ def caseload(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
     status = request.GET.get("status", Dyad.Status.ACTIVE)
     therapist = member if member.is_therapist else None
-    dyads = selectors.caseload_for_user(request.user, therapist=therapist, status=status)
+    search = request.GET.get("q", "")[:100]
+    dyads = selectors.caseload_for_user(
+        request.user, therapist=therapist, status=status, search=search
+    )
+    page = Paginator(dyads, CASELOAD_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "clinic/caseload.html",
-        {"dyads": dyads, "status": status, "statuses": Dyad.Status.choices, "owner": therapist},
+        {
+            "dyads": page.object_list,
+            "page": page,
+            "search": search,
+            "status": status,
+            "statuses": Dyad.Status.choices,
+            "owner": therapist,
+        },
     )
 
 
@@ -60,11 +74,22 @@ def team(request: HttpRequest) -> HttpResponse:
 def therapist_detail(request: HttpRequest, pk: int) -> HttpResponse:
     therapist = access.get_therapist_for_user(request.user, pk)
     status = request.GET.get("status", Dyad.Status.ACTIVE)
-    dyads = selectors.caseload_for_user(request.user, therapist=therapist, status=status)
+    search = request.GET.get("q", "")[:100]
+    dyads = selectors.caseload_for_user(
+        request.user, therapist=therapist, status=status, search=search
+    )
+    page = Paginator(dyads, CASELOAD_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "clinic/caseload.html",
-        {"dyads": dyads, "status": status, "statuses": Dyad.Status.choices, "owner": therapist},
+        {
+            "dyads": page.object_list,
+            "page": page,
+            "search": search,
+            "status": status,
+            "statuses": Dyad.Status.choices,
+            "owner": therapist,
+        },
     )
 
 

@@ -122,3 +122,28 @@ def test_unknown_ids_are_404(personas, login):
     assert http.get(reverse("dyad_detail", args=[999999])).status_code == 404
     assert http.get(reverse("session_detail", args=[999999])).status_code == 404
     assert http.get("/dyads/not-a-number/").status_code == 404
+
+
+def test_caseload_search_and_pages(personas, login):
+    from clinic.views import CASELOAD_PAGE_SIZE
+    from tests.factories import ClientFactory, DyadFactory
+
+    for i in range(CASELOAD_PAGE_SIZE + 2):
+        DyadFactory(
+            therapist=personas.therapist_a2,
+            client=ClientFactory(clinic=personas.clinic_a, code=f"BULK-{i:03d}"),
+        )
+    http = login("admin_a")
+    first = http.get(reverse("caseload"), {"status": "all"})
+    assert len(first.context["dyads"]) == CASELOAD_PAGE_SIZE
+    assert "Page 1 of 2" in first.content.decode()
+    second = http.get(reverse("caseload"), {"status": "all", "page": "2"})
+    assert len(second.context["dyads"]) == second.context["page"].paginator.count - 50
+    found = http.get(reverse("caseload"), {"status": "all", "q": "bulk-01"})
+    codes = {d.client.code for d in found.context["dyads"]}
+    assert codes == {f"BULK-{i:03d}" for i in range(10, 20)}
+    nothing = http.get(reverse("caseload"), {"q": "<zz>"}).content.decode()
+    assert "No dyads match “&lt;zz&gt;”" in nothing
+    # A therapist's search stays within their own dyads.
+    mine = login("therapist_a1").get(reverse("caseload"), {"status": "all", "q": "BULK"})
+    assert list(mine.context["dyads"]) == []
