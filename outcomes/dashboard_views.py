@@ -304,7 +304,11 @@ class DashboardFilter(forms.Form):
         for name, errors in self.errors.items():
             label = self.fields[name].label if name in self.fields else ""
             for error in errors:
-                found.append(f"{label}: {error}" if label else str(error))
+                found.append(
+                    _("%(field)s: %(error)s") % {"field": label, "error": error}
+                    if label
+                    else str(error)
+                )
         return found
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from django.core.cache import cache
 from django.db import connections
 from django.db.models import Count, Max, QuerySet, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clinic import access
 from clinic.models import Dyad, StaffMember
@@ -113,7 +113,8 @@ def instrument_states(scope: TeamScope) -> list[InstrumentState]:
 
 
 def cache_key(scope: TeamScope, states: list[InstrumentState] | None, *parts: object) -> str:
-    """Key of one cached part: scope + filters + (unless None) the state of the data."""
+    """Key of one cached part: scope + filters + (unless None) the state of the data, in the
+    active language (the parts hold sentences)."""
     state = (
         "any"
         if states is None
@@ -121,7 +122,8 @@ def cache_key(scope: TeamScope, states: list[InstrumentState] | None, *parts: ob
             f"{s.code}:{s.administrations}:{s.latest_pk}:{s.therapist_sum}" for s in states
         )
     )
-    raw = f"{CACHE_VERSION}|{scope.tag}|{state}|{'|'.join(str(p) for p in parts)}"
+    language = translation.get_language() or ""
+    raw = f"{CACHE_VERSION}|{language}|{scope.tag}|{state}|{'|'.join(str(p) for p in parts)}"
     return "team:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -232,11 +234,15 @@ def refreshed(
         entry = _store(fresh_key, last_key, compute(), forms)
         return Refreshed(entry.value, True, entry.computed_at)
     lock_key = last_key + ":running"
+    # The job runs on another thread, where no language is active: word it in this request's.
+    language = translation.get_language()
     if cache.add(lock_key, True, LOCK_SECONDS):
 
         def job() -> None:
             try:
-                _store(fresh_key, last_key, compute(), forms)
+                with translation.override(language):
+                    value = compute()
+                _store(fresh_key, last_key, value, forms)
             except Exception:
                 logger.exception("team analytics: background computation of %s failed", part)
             finally:

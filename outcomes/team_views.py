@@ -16,6 +16,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from clinic import access
@@ -26,8 +28,6 @@ from outcomes.team_selectors import TeamScope, cache_key
 from rri_forms.instrument_spec import InstrumentSpec
 
 T = TypeVar("T")
-
-DATE_HELP = "Enter the date as YYYY-MM-DD, for example 2025-03-31."
 
 
 class TeamFilterForm(forms.Form):
@@ -42,31 +42,44 @@ class TeamFilterForm(forms.Form):
         coerce=int,
         empty_value=None,
         error_messages={
-            "invalid_choice": "No therapist with id “%(value)s” is among the therapists you can "
-            "see; choose one from the list."
+            "invalid_choice": gettext_lazy(
+                "No therapist with id “%(value)s” is among the therapists you can see; choose "
+                "one from the list."
+            )
         },
     )
     rr = forms.ChoiceField(
         required=False,
         choices=[(c, c) for c in team.RELATIONSHIP_CODES],
-        error_messages={"invalid_choice": "The relationship measure must be RRI-C or RRI-T."},
+        error_messages={
+            "invalid_choice": gettext_lazy("The relationship measure must be RRI-C or RRI-T.")
+        },
     )
     outcome = forms.CharField(required=False, max_length=32)
     icc = forms.ChoiceField(
         required=False,
         choices=[(c, c) for c in team.RELATIONSHIP_CODES],
-        error_messages={"invalid_choice": "Therapist contributions are shown for RRI-C or RRI-T."},
+        error_messages={
+            "invalid_choice": gettext_lazy("Therapist contributions are shown for RRI-C or RRI-T.")
+        },
     )
 
     def __init__(self, data, *, therapists: list[tuple[int, str]]) -> None:  # type: ignore[no-untyped-def]
         super().__init__(data)
-        self.fields["therapist"].choices = [("", "All therapists")] + therapists
-        for name, label in (("from", "Sessions from"), ("to", "to")):
+        self.fields["therapist"].choices = [("", _("All therapists")), *therapists]
+        for name, label, invalid in (
+            (
+                "from",
+                _("Sessions from"),
+                _("“Sessions from”: Enter the date as YYYY-MM-DD, for example 2025-03-31."),
+            ),
+            ("to", _("to"), _("“to”: Enter the date as YYYY-MM-DD, for example 2025-03-31.")),
+        ):
             self.fields[name] = forms.DateField(
                 required=False,
                 label=label,
                 input_formats=["%Y-%m-%d"],
-                error_messages={"invalid": f"“{label}”: {DATE_HELP}"},
+                error_messages={"invalid": invalid},
             )
 
     def clean(self):  # type: ignore[no-untyped-def]
@@ -74,7 +87,8 @@ class TeamFilterForm(forms.Form):
         start, end = data.get("from"), data.get("to")
         if start and end and start > end:
             raise forms.ValidationError(
-                f"The start date ({start:%Y-%m-%d}) is after the end date ({end:%Y-%m-%d})."
+                _("The start date (%(start)s) is after the end date (%(end)s).")
+                % {"start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"}
             )
         return data
 
@@ -108,7 +122,8 @@ def _measure(code: str, specs: dict[str, InstrumentSpec]) -> team.Measure:
 def _when(refreshed: team_selectors.Refreshed) -> str:
     if refreshed.computed_at is None:
         return ""
-    return f"on {timezone.localtime(refreshed.computed_at):%Y-%m-%d at %H:%M}"
+    when = timezone.localtime(refreshed.computed_at)
+    return _("on %(date)s at %(time)s") % {"date": f"{when:%Y-%m-%d}", "time": f"{when:%H:%M}"}
 
 
 def _settle(refreshed: team_selectors.Refreshed[T], pending: Callable[[], T]) -> tuple[T, bool]:
@@ -212,9 +227,9 @@ def team_analytics(request: HttpRequest) -> HttpResponse:
         "therapists": therapists,
         "relationship_codes": team.RELATIONSHIP_CODES,
         "report": None,
-        "scope_label": "the whole clinic"
+        "scope_label": _("the whole clinic")
         if member.is_admin
-        else "the dyads of the therapists you supervise",
+        else _("the dyads of the therapists you supervise"),
     }
     if not form.is_valid():
         return render(request, "outcomes/team_analytics.html", context)
@@ -233,11 +248,14 @@ def team_analytics(request: HttpRequest) -> HttpResponse:
     context["outcomes"] = [(code, specs[code].short_title) for code in outcomes]
     outcome = data["outcome"] or (outcomes[0] if outcomes else None)
     if outcome not in outcomes and outcome is not None:
-        available = ", ".join(specs[c].short_title for c in outcomes) or "none yet"
+        available = ", ".join(specs[c].short_title for c in outcomes) or _("none yet")
         form.add_error(
             "outcome",
-            f"“{outcome}” is not an outcome measure with scores in this selection; "
-            f"available: {available}.",
+            _(
+                "“%(outcome)s” is not an outcome measure with scores in this selection; "
+                "available: %(available)s."
+            )
+            % {"outcome": outcome, "available": available},
         )
         return render(request, "outcomes/team_analytics.html", context)
     rr = data["rr"] or team.RELATIONSHIP_CODES[0]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from clinic import access
 from clinic.models import Dyad, StaffMember
@@ -120,7 +121,11 @@ def _int_param(params: Mapping[str, str], name: str) -> int | None:
     if not raw:
         return None
     if not _ID.fullmatch(raw):
-        raise ExportFilterError(f"'{name}' must be a whole number (an id), not {raw[:40]!r}.")
+        # `name` is the query parameter as typed in the URL ("dyad"), so it stays as it is.
+        raise ExportFilterError(
+            _("'%(name)s' must be a whole number (an id), not %(value)s.")
+            % {"name": name, "value": repr(raw[:40])}
+        )
     return int(raw)
 
 
@@ -134,7 +139,8 @@ def _date_param(params: Mapping[str, str], name: str) -> datetime.date | None:
         return datetime.date.fromisoformat(raw)
     except ValueError:
         raise ExportFilterError(
-            f"'{name}' must be a date written YYYY-MM-DD, not {raw[:40]!r}."
+            _("'%(name)s' must be a date written YYYY-MM-DD, not %(value)s.")
+            % {"name": name, "value": repr(raw[:40])}
         ) from None
 
 
@@ -151,7 +157,8 @@ def parse_scope(user: AnyUser, params: Mapping[str, str]) -> ExportScope:
     date_to = _date_param(params, "to")
     if date_from and date_to and date_from > date_to:
         raise ExportFilterError(
-            f"'from' ({date_from.isoformat()}) is after 'to' ({date_to.isoformat()})."
+            _("'from' (%(start)s) is after 'to' (%(end)s).")
+            % {"start": date_from.isoformat(), "end": date_to.isoformat()}
         )
     dyad = access.get_dyad_for_user(user, dyad_id) if dyad_id is not None else None
     therapist = (
