@@ -16,7 +16,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class ClientDyadForm(forms.Form):
+class ClientEditForm(forms.Form):
     code = forms.CharField(
         label=_("Client code"),
         max_length=32,
@@ -32,6 +32,11 @@ class ClientDyadForm(forms.Form):
     email = forms.EmailField(
         label=_("Email (optional)"), required=False, help_text=_("Used only to send form links.")
     )
+
+
+class NewDyadForm(forms.Form):
+    """A dyad for a client; only admins choose the therapist (therapists open their own)."""
+
     therapist = forms.ModelChoiceField(queryset=StaffMember.objects.none(), label=_("Therapist"))
     started_on = forms.DateField(label=_("First contact"), widget=DateInput())
 
@@ -41,6 +46,12 @@ class ClientDyadForm(forms.Form):
             del self.fields["therapist"]
         else:
             self.fields["therapist"].queryset = therapists
+
+
+class ClientDyadForm(ClientEditForm, NewDyadForm):
+    """A new client and their first dyad."""
+
+    field_order = ["code", "display_name", "email", "therapist", "started_on"]
 
 
 class SessionForm(forms.Form):
@@ -71,23 +82,3 @@ class TransferForm(forms.Form):
     def __init__(self, *args, therapists, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.fields["therapist"].queryset = therapists
-
-
-class NewDyadForm(forms.Form):
-    """A further course of therapy for a known client (therapist only for admins)."""
-
-    therapist = forms.ModelChoiceField(queryset=StaffMember.objects.none(), label=_("Therapist"))
-    started_on = forms.DateField(label=_("First contact"), widget=DateInput())
-
-    def __init__(self, *args, therapists=None, **kwargs):  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        if therapists is None:
-            del self.fields["therapist"]
-        else:
-            self.fields["therapist"].queryset = therapists
-
-
-class ClientEditForm(forms.Form):
-    code = ClientDyadForm.base_fields["code"]
-    display_name = ClientDyadForm.base_fields["display_name"]
-    email = ClientDyadForm.base_fields["email"]
