@@ -167,9 +167,13 @@ THERAPISTS_NEED_2FA = env_bool("THERAPISTS_NEED_2FA", False)
 OTP_TOTP_ISSUER = "Dyad"
 
 # --- Sessions, cookies and headers ----------------------------------------------------
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "clinic.session_store"  # Django's database sessions, read with plain SQL
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30) * 60
-SESSION_SAVE_EVERY_REQUEST = True  # makes SESSION_COOKIE_AGE an idle timeout
+# SESSION_COOKIE_AGE is an idle timeout: clinic/session_security.py re-saves a session, which
+# pushes its expiry forward, at most once per SESSION_REFRESH_SECONDS of activity. (Saving on
+# every request, SESSION_SAVE_EVERY_REQUEST, cost an UPDATE and a COMMIT per page view.)
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = 60  # the idle timeout ends up to this much early, never late
 SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)  # then sign in again
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -8,14 +8,27 @@ import time
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from clinic.session_security import LOGIN_AT_KEY
+from clinic.session_security import LOGIN_AT_KEY, SAVED_AT_KEY
 from tests.conftest import CsrfClient
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 TWELVE_HOURS = 12 * 3600
+
+
+@pytest.fixture
+def client_session(personas):
+    """A phone that opened a client link: (its test client, its session key)."""
+    from rri_forms.services.links import link_issue
+
+    _link, token = link_issue(actor_user=personas.therapist_a1.user, session=personas.session_a1)
+    phone = CsrfClient()
+    assert phone.get(reverse("client_link", args=[token])).status_code == 302
+    return phone, phone.session.session_key
 
 
 def _redirected_to_login(response) -> bool:  # type: ignore[no-untyped-def]
@@ -30,7 +43,9 @@ def _set_login_time(http: CsrfClient, seconds_ago: int) -> None:
 
 def test_timeouts_are_30_minutes_idle_and_12_hours_absolute():
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    # Not saved on every request: the expiry is pushed at most once a minute (below).
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False
+    assert settings.SESSION_REFRESH_SECONDS == 60
     assert settings.SESSION_ABSOLUTE_HOURS == 12
 
 
@@ -84,14 +99,85 @@ def test_idle_session_is_ended(login):
     assert _redirected_to_login(http.get(reverse("caseload")))
 
 
-def test_each_request_pushes_the_idle_expiry_forward(login):
+def _expire_date(key: str) -> datetime.datetime:
+    return Session.objects.get(session_key=key).expire_date
+
+
+def _saved_seconds_ago(http: CsrfClient, seconds: int, *, expires_in: datetime.timedelta) -> str:
+    """Make the session look last saved `seconds` ago and due to expire in `expires_in`."""
+    session = http.session
+    session[SAVED_AT_KEY] = int(time.time()) - seconds
+    session.save()
+    Session.objects.filter(session_key=session.session_key).update(
+        expire_date=datetime.datetime.now(tz=datetime.UTC) + expires_in
+    )
+    return session.session_key
+
+
+def test_a_request_after_the_refresh_interval_pushes_the_idle_expiry_forward(login):
     http = login("therapist_a1")
-    key = http.session.session_key
-    soon = datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(minutes=5)
-    Session.objects.filter(session_key=key).update(expire_date=soon)
-    http.get(reverse("caseload"))
-    renewed = Session.objects.get(session_key=http.session.session_key).expire_date
-    assert renewed > soon + datetime.timedelta(minutes=20)
+    soon = datetime.timedelta(minutes=5)
+    key = _saved_seconds_ago(http, settings.SESSION_REFRESH_SECONDS, expires_in=soon)
+    before = _expire_date(key)
+    assert http.get(reverse("caseload")).status_code == 200
+    assert _expire_date(key) > before + datetime.timedelta(minutes=20)
+    assert abs(http.session[SAVED_AT_KEY] - time.time()) < 60
+    # The cookie is renewed with it (same lifetime as the row).
+    assert http.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == settings.SESSION_COOKIE_AGE
+
+
+def test_a_request_within_the_refresh_interval_does_not_write_the_session(login):
+    http = login("therapist_a1")
+    key = _saved_seconds_ago(http, 5, expires_in=datetime.timedelta(minutes=29))
+    before = _expire_date(key)
+    with CaptureQueriesContext(connection) as queries:
+        assert http.get(reverse("caseload")).status_code == 200
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "django_session" in q["sql"] and not q["sql"].lstrip().startswith("SELECT")
+    ]
+    assert writes == []
+    assert _expire_date(key) == before
+
+
+def test_a_request_modifying_the_session_also_restamps_it(login):
+    """A session saved anyway (here: a fresh login) records that save as its refresh."""
+    http = CsrfClient()
+    http.post_form(reverse("login"), {"username": "therapist_a1", "password": PASSWORD})
+    assert abs(http.session[SAVED_AT_KEY] - time.time()) < 60
+
+
+def test_idle_beyond_the_cookie_age_still_signs_out_despite_a_recent_stamp(login):
+    """The refresh stamp only decides when to write; the row's expiry decides validity."""
+    http = login("therapist_a1")
+    _saved_seconds_ago(http, 5, expires_in=-datetime.timedelta(seconds=1))
+    assert _redirected_to_login(http.get(reverse("caseload")))
+
+
+def test_client_sessions_keep_their_idle_expiry_without_a_write_per_request(client_session):
+    """The client's phone session (no sign-in) follows the same rule: GETs within the
+    interval write nothing; after it, one write pushes the expiry."""
+    http, key = client_session
+    before = _expire_date(key)
+    with CaptureQueriesContext(connection) as queries:
+        assert http.get(reverse("client_form")).status_code == 200
+    assert not [q for q in queries.captured_queries if "UPDATE" in q["sql"]]
+    assert _expire_date(key) == before
+    _saved_seconds_ago(
+        http, settings.SESSION_REFRESH_SECONDS, expires_in=datetime.timedelta(minutes=5)
+    )
+    assert http.get(reverse("client_form")).status_code == 200
+    assert _expire_date(key) > datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(
+        minutes=25
+    )
+
+
+def test_no_session_is_created_for_a_visitor_without_one():
+    http = CsrfClient()
+    before = Session.objects.count()
+    http.get(reverse("login"))
+    assert Session.objects.count() == before
 
 
 def _user_sessions(user) -> list[str]:  # type: ignore[no-untyped-def]
