@@ -10,8 +10,9 @@ covers a fixed window aligned to the clock; across a window boundary up to twice
 limit can pass, which is accepted for the simplicity of one row per key.
 
 `hit` is one INSERT … ON CONFLICT … DO UPDATE … RETURNING statement, atomic under any
-number of workers. It runs outside the caller's transaction only if the caller is outside
-one: call it before a service opens its transaction, so a counted attempt stays counted.
+number of workers; `hit_many` counts several limits in one such statement. It runs outside
+the caller's transaction only if the caller is outside one: call it before a service opens
+its transaction, so a counted attempt stays counted.
 
 The client's address comes from clinic/client_ip.py (shared with the login lockout):
 REMOTE_ADDR unless settings.TRUSTED_PROXY_COUNT says how many reverse proxies append to
@@ -108,28 +109,51 @@ def _window(rate: Rate, now: datetime.datetime) -> tuple[datetime.datetime, int]
 
 def hit(scope: str, identity: object) -> Decision:
     """Count one attempt against the limit `scope` for `identity`; allowed while ≤ limit."""
-    rate = rate_for(scope)
+    return hit_many((scope, identity))[0]
+
+
+def hit_many(*attempts: tuple[str, object]) -> list[Decision]:
+    """`hit` for several (scope, identity) pairs in one statement; decisions in order.
+
+    One round trip and one commit instead of one per limit (the client's submit counts two).
+    Rows are written in key order, so two requests sharing counters lock them in the same
+    order and cannot deadlock. Each pair must be distinct (a row can be upserted once per
+    statement).
+    """
+    rates = [rate_for(scope) for scope, _ in attempts]
     if not settings.RATELIMIT_ENABLED:
-        return Decision(scope, True, 0, rate.limit, 0)
-    window_start, retry_after = _window(rate, timezone.now())
+        return [
+            Decision(scope, True, 0, rate.limit, 0)
+            for (scope, _), rate in zip(attempts, rates, strict=True)
+        ]
+    now = timezone.now()
+    windows = [_window(rate, now) for rate in rates]
+    keys = [_key(scope, identity) for scope, identity in attempts]
+    rows = sorted(zip(keys, (s for s, _ in attempts), (w for w, _ in windows), strict=True))
     table = RateLimitBucket._meta.db_table
+    values = ", ".join(["(%s, %s, %s, 1)"] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO "{table}" AS b ("key", "scope", "window_start", "count")
-            VALUES (%s, %s, %s, 1)
+            VALUES {values}
             ON CONFLICT ("key") DO UPDATE SET
                 "count" = CASE WHEN b."window_start" >= EXCLUDED."window_start"
                                THEN LEAST(b."count" + 1, 2147483647) ELSE 1 END,
                 "window_start" = GREATEST(b."window_start", EXCLUDED."window_start")
-            RETURNING "count"
-            """,  # noqa: S608 - the table name comes from the model
-            [_key(scope, identity), scope, window_start],
+            RETURNING "key", "count"
+            """,  # noqa: S608 - the table name comes from the model, values are parameters
+            [value for row in rows for value in row],
         )
-        (count,) = cursor.fetchone()
+        counts = dict(cursor.fetchall())
     if secrets.randbelow(_PURGE_ONE_IN) == 0:
         purge_expired()
-    return Decision(scope, count <= rate.limit, count, rate.limit, retry_after)
+    return [
+        Decision(scope, counts[key] <= rate.limit, counts[key], rate.limit, retry_after)
+        for (scope, _), key, rate, (_, retry_after) in zip(
+            attempts, keys, rates, windows, strict=True
+        )
+    ]
 
 
 def exhausted(scope: str, identity: object) -> Decision:

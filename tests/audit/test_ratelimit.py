@@ -12,6 +12,7 @@ from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clinic import ratelimit
@@ -53,6 +54,27 @@ def test_hit_counts_and_refuses_past_the_limit(settings):
     # Other identities and other scopes have their own counters.
     assert ratelimit.hit("link_open_ip", "192.0.2.2").count == 1
     assert ratelimit.hit("link_guess_ip", "192.0.2.1").count == 1
+
+
+def test_hit_many_counts_each_limit_in_one_statement(settings):
+    settings.RATELIMITS = {
+        **settings.RATELIMITS,
+        "client_submit_link": "2/h",
+        "client_submit_ip": "3/m",
+    }
+    for expected in (1, 2, 3):
+        with CaptureQueriesContext(connection) as queries:
+            link, ip = ratelimit.hit_many(
+                ("client_submit_link", 7), ("client_submit_ip", "192.0.2.9")
+            )
+        assert len(queries.captured_queries) == 1
+        assert (link.scope, link.count, link.limit) == ("client_submit_link", expected, 2)
+        assert (ip.scope, ip.count, ip.limit) == ("client_submit_ip", expected, 3)
+        assert 1 <= link.retry_after <= 3600 and 1 <= ip.retry_after <= 60
+    assert (link.allowed, ip.allowed) == (False, True)
+    assert ratelimit.first_refusal(link, ip) == link
+    # Same counters as hit(): the next single hit continues the count.
+    assert ratelimit.hit("client_submit_ip", "192.0.2.9").count == 4
 
 
 def test_table_holds_no_addresses_or_tokens():
