@@ -8,21 +8,26 @@ answers. Every page here is private and never cached.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 import pghistory
 from django.core import signing
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.html import escape
+from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic import ratelimit
 from rri_forms.form_input import parse_answers
-from rri_forms.models import ClientLink
+from rri_forms.models import ClientLink, Instrument
 from rri_forms.rendering import render_items
-from rri_forms.selectors import instruments_by_ids
+from rri_forms.selectors import link_for_form, link_instruments, with_instrument_versions
 from rri_forms.services.client_forms import Outcome, client_forms_submit
 from rri_forms.services.links import link_for_token
 
@@ -51,11 +56,12 @@ def _link_from_request(request: HttpRequest, *, with_dyad: bool = False) -> Clie
             request.session[SESSION_KEY] = link_id
     if link_id is None:
         return None
-    links = ClientLink.objects.all()
-    if with_dyad:
-        links = links.select_related(
-            "session__dyad__clinic", "session__dyad__therapist", "session__dyad__client"
-        )
+    if not with_dyad:
+        return link_for_form(link_id)
+    # With its instruments' row versions, so link_instruments can use its cache.
+    links = with_instrument_versions(ClientLink.objects.all()).select_related(
+        "session__dyad__clinic", "session__dyad__therapist", "session__dyad__client"
+    )
     return links.filter(pk=link_id).first()
 
 
@@ -103,7 +109,7 @@ def client_start(request: HttpRequest) -> HttpResponse:
     problem = _unusable(request, link)
     if problem is not None:
         return problem
-    instruments = instruments_by_ids(list(link.instrument_ids))
+    instruments = link_instruments(link)
     return render(
         request,
         "rri_forms/client/start.html",
@@ -116,9 +122,9 @@ def client_start(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _form_page(  # type: ignore[no-untyped-def]
-    request, link, instruments, parsed=None, submission_id=None, status=200, save_failed=False
-):
+def _form_context(  # type: ignore[no-untyped-def]
+    instruments, parsed, submission_id, link_ref, save_failed
+) -> dict[str, object]:
     sections = []
     missing_names = []
     for instrument in instruments:
@@ -138,21 +144,65 @@ def _form_page(  # type: ignore[no-untyped-def]
                     "items": [{"number": n, "anchor": f"q-f{instrument.pk}_{n}"} for n in missing],
                 }
             )
-    return render(
-        request,
-        "rri_forms/client/form.html",
-        {
-            "link": link,
-            "sections": sections,
-            "missing": missing_names,
-            "missing_count": parsed.missing_count if parsed else 0,
-            "question_count": sum(len(i.spec.items) for i in instruments),
-            "submission_id": submission_id or uuid.uuid4(),
-            "link_ref": signing.dumps(link.pk, salt=_SIGN_SALT),
-            "save_failed": save_failed,
-        },
-        status=status,
+    return {
+        "sections": sections,
+        "missing": missing_names,
+        "missing_count": parsed.missing_count if parsed else 0,
+        "question_count": sum(len(i.spec.items) for i in instruments),
+        "submission_id": submission_id,
+        "link_ref": link_ref,
+        "save_failed": save_failed,
+    }
+
+
+def _form_page(  # type: ignore[no-untyped-def]
+    request, link, instruments, parsed=None, submission_id=None, status=200, save_failed=False
+):
+    context = _form_context(
+        instruments,
+        parsed,
+        submission_id or uuid.uuid4(),
+        signing.dumps(link.pk, salt=_SIGN_SALT),
+        save_failed,
     )
+    return render(request, "rri_forms/client/form.html", context, status=status)
+
+
+# The unanswered form page (every GET) differs between clients only in the CSRF token, the
+# submission id and the signed link reference. Rendering the template cost ~0.6 ms of CPU,
+# a fifth of the page's budget, so it is rendered once per language and instrument
+# versions with random marks in those three places, and each GET fills them in. The shell
+# is rendered without the request or the link (no context processors, no names): nothing
+# about one client can end up in another's page. tests/rri_forms/test_client_flow.py checks
+# that it equals the normal rendering.
+_CSRF_MARK = secrets.token_hex(16)
+_SUBMISSION_MARK = secrets.token_hex(16)
+_LINK_REF_MARK = secrets.token_hex(16)
+_shells: dict[tuple[object, ...], str] = {}
+_SHELLS_KEPT = 64  # language × instrument-version sets in use: a handful
+
+
+def _unanswered_form_page(
+    request: HttpRequest, link: ClientLink, instruments: list[Instrument]
+) -> HttpResponse:
+    key = (
+        get_language(),
+        tuple((i.pk, i.wording_signature, i.structure_signature) for i in instruments),
+    )
+    shell = _shells.get(key)
+    if shell is None:
+        context = _form_context(instruments, None, _SUBMISSION_MARK, _LINK_REF_MARK, False)
+        context["csrf_token"] = _CSRF_MARK
+        shell = render_to_string("rri_forms/client/form.html", context)
+        if len(_shells) >= _SHELLS_KEPT:
+            _shells.clear()
+        _shells[key] = shell
+    page = (
+        shell.replace(_CSRF_MARK, escape(get_token(request)))  # sets the CSRF cookie, as the tag
+        .replace(_SUBMISSION_MARK, str(uuid.uuid4()))
+        .replace(_LINK_REF_MARK, escape(signing.dumps(link.pk, salt=_SIGN_SALT)))
+    )
+    return HttpResponse(page)
 
 
 @never_cache
@@ -167,17 +217,19 @@ def client_form(request: HttpRequest) -> HttpResponse:
         return problem
     if request.method == "POST":
         return _submit(request, link)
-    return _form_page(request, link, instruments_by_ids(list(link.instrument_ids)))
+    return _unanswered_form_page(request, link, link_instruments(link))
 
 
 def _submit(request: HttpRequest, link: ClientLink) -> HttpResponse:
     refusal = ratelimit.first_refusal(
-        ratelimit.hit("client_submit_link", link.pk),
-        ratelimit.hit("client_submit_ip", ratelimit.client_ip(request)),
+        *ratelimit.hit_many(
+            ("client_submit_link", link.pk),
+            ("client_submit_ip", ratelimit.client_ip(request)),
+        )
     )
     if refusal is not None:
         return ratelimit.ratelimited(request, refusal, lean=True)
-    instruments = instruments_by_ids(list(link.instrument_ids))
+    instruments = link_instruments(link)
     try:
         submission_id = uuid.UUID(request.POST.get("submission_id", ""))
     except ValueError:
@@ -188,7 +240,10 @@ def _submit(request: HttpRequest, link: ClientLink) -> HttpResponse:
     try:
         with pghistory.context(client_link=link.pk):  # the history's actor: this client link
             result = client_forms_submit(
-                link_id=link.pk, submission_id=submission_id, answers=parsed.answers
+                link_id=link.pk,
+                submission_id=submission_id,
+                answers=parsed.answers,
+                instruments=instruments,
             )
     except (OperationalError, InterfaceError):
         # The database failed mid-save: the transaction kept nothing. Give the answers

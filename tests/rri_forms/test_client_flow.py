@@ -215,3 +215,94 @@ def test_form_page_is_lean(issued_link):
     assert "bootstrap" not in body and "plotly" not in body
     assert "<script>" not in body and " style=" not in body
     assert body.count('type="radio"') == 24 * 5 + 4 * 5
+
+
+# --- The fast paths: one-statement save, cached instrument rows, pre-rendered page --------
+
+
+def test_saved_rows_match_what_the_orm_would_store(issued_link, client_instruments, personas):
+    """The submit writes every form in one SQL statement (save_many_rows): check each
+    stored row against rows built by the shared scoring code, field by field."""
+    from rri_forms.services.recording import administration_rows
+
+    link, token = issued_link
+    phone = _open(token)
+    data = complete_answers(client_instruments, value_for=lambda item: item.response_scale.min)
+    data["submission_id"] = _submission_id(phone)
+    assert phone.post_form(reverse("client_form"), data).status_code == 302
+    link.refresh_from_db()
+    for instrument in client_instruments:
+        given = {item.number: item.response_scale.min for item in instrument.spec.items}
+        expected = administration_rows(
+            session=personas.session_a1,
+            instrument=instrument,
+            answers=given,
+            submitted_at=link.used_at,
+            submitted_by=None,
+        )
+        stored = Administration.objects.get(session=personas.session_a1, instrument=instrument)
+        for name in (
+            "session_id",
+            "dyad_id",
+            "instrument_code",
+            "rater",
+            "submitted_at",
+            "submitted_by_id",
+            "risk_flag",
+        ):
+            assert getattr(stored, name) == getattr(expected.administration, name), name
+        assert [
+            (a.item_number, a.value, a.min_value, a.max_value)
+            for a in stored.answers.order_by("item_number")
+        ] == [(a.item_number, a.value, a.min_value, a.max_value) for a in expected.answers]
+        assert sorted((s.scale, s.value, s.band) for s in stored.scores.all()) == sorted(
+            (s.scale, s.value, s.band) for s in expected.scores
+        )
+
+
+def test_unanswered_page_equals_the_full_rendering(issued_link, client_instruments, rf):
+    """GET serves a page rendered once per instrument versions with three values filled in
+    per request; it must be byte for byte what the template renders for that request."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from rri_forms.views import client as views
+
+    link, _token = issued_link
+    request = rf.get(reverse("client_form"))
+    request.user = AnonymousUser()
+    request.session = SessionStore()
+    fast = views._unanswered_form_page(request, link, client_instruments).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', fast).group(1)
+    submission = re.search(r'name="submission_id" value="([^"]+)"', fast).group(1)
+    link_ref = re.search(r'name="link_ref" value="([^"]+)"', fast).group(1)
+    assert request.META["CSRF_COOKIE_NEEDS_UPDATE"]  # the CSRF cookie is sent, as by the tag
+    full = views._form_page(request, link, client_instruments, submission_id=submission)
+    full_html = full.content.decode()
+    full_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', full_html).group(1)
+    full_ref = re.search(r'name="link_ref" value="([^"]+)"', full_html).group(1)
+    assert fast == full_html.replace(full_token, token).replace(full_ref, link_ref)
+    # Fresh values on every GET.
+    again = views._unanswered_form_page(request, link, client_instruments).content.decode()
+    assert submission not in again
+
+
+def test_wording_changed_in_place_shows_on_the_next_get(issued_link, client_instruments):
+    """Instrument rows are kept per process, keyed by the row's version (xmin): a change
+    made anywhere (here a queryset update, as another process might) is seen at once."""
+    from rri_forms.models import Instrument
+
+    _link, token = issued_link
+    phone = _open(token)
+    instrument = client_instruments[0]
+    first = instrument.spec.items[0].text
+    assert first in phone.get(reverse("client_form")).content.decode()
+    assert first in phone.get(reverse("client_form")).content.decode()  # from the cache
+    reworded = instrument.source_text.replace(first, "Licensed wording of the first item")
+    assert reworded != instrument.source_text
+    Instrument.objects.filter(pk=instrument.pk).update(
+        source_text=reworded, wording_signature="changed-in-place"
+    )
+    body = phone.get(reverse("client_form")).content.decode()
+    assert "Licensed wording of the first item" in body
+    assert first not in body

@@ -11,7 +11,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.urls import reverse
 
 from rri_forms.models import Administration, Answer, ClientLink, Instrument, Score
-from rri_forms.services import recording
+from rri_forms.services import client_forms
 from rri_forms.services.links import link_issue
 from tests.conftest import CsrfClient
 from tests.rri_forms.conftest import complete_answers
@@ -90,26 +90,25 @@ def _open_form(token: str) -> tuple[CsrfClient, str]:
     return phone, re.search(r'name="submission_id" value="([0-9a-f-]+)"', body).group(1)
 
 
-def test_failure_after_the_first_form_keeps_nothing_and_gives_the_answers_back(
+def test_failure_after_the_forms_are_written_keeps_nothing_and_gives_the_answers_back(
     issued_link, client_instruments, personas
 ):
     link, token = issued_link
-    assert len(client_instruments) >= 2  # the failure comes after a whole first form
+    assert len(client_instruments) >= 2
     phone, submission_id = _open_form(token)
     data = {**complete_answers(client_instruments), "submission_id": submission_id}
-    real_bulk_create = Score.objects.bulk_create
-    calls = []
+    real_save = client_forms.save_many_rows
+    written = []
 
-    def fail_on_second_form(rows, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(len(rows))
-        if len(calls) == 1:
-            return real_bulk_create(rows, *args, **kwargs)  # form 1's scores are written
-        raise OperationalError("server closed the connection unexpectedly")
+    def fail_after_writing(many):  # type: ignore[no-untyped-def]
+        written.extend(real_save(many))  # every form's rows are in the transaction...
+        raise OperationalError("server closed the connection unexpectedly")  # ...then this
 
-    with mock.patch.object(recording.Score.objects, "bulk_create", fail_on_second_form):
+    with mock.patch.object(client_forms, "save_many_rows", fail_after_writing):
         response = phone.post_form(reverse("client_form"), data)
 
-    assert len(calls) == 2
+    assert len(written) == len(client_instruments)
+    assert all(a.pk for a in written)
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     body = response.content.decode()
@@ -117,7 +116,7 @@ def test_failure_after_the_first_form_keeps_nothing_and_gives_the_answers_back(
     assert body.count(" checked>") == len(data) - 1  # every answer, minus submission_id
     assert f'value="{submission_id}"' in body  # the retry is the same submission
     _no_traceback(response)
-    # Nothing of the first form survived; the link is still open.
+    # Nothing of any form survived; the link is still open.
     session = personas.session_a1
     assert not Administration.objects.filter(session=session).exists()
     assert not Answer.objects.filter(administration__session=session).exists()
