@@ -220,3 +220,38 @@ def test_other_saves_keep_sessions(personas, login):
     user.first_name = "Renamed"
     user.save()
     assert len(_user_sessions(user)) == 1
+
+
+# --- clinic/session_store.py: Django's database sessions with plain SQL -------------------
+
+
+def test_session_store_reads_only_unexpired_rows_and_saves_in_place():
+    from django.contrib.sessions.backends.base import UpdateError
+
+    from clinic.session_store import SessionStore
+
+    store = SessionStore()
+    store["a"] = 1
+    store.create()
+    key = store.session_key
+    assert SessionStore(key).load() == {"a": 1}
+
+    again = SessionStore(key)
+    again["b"] = 2
+    again.save()
+    assert Session.objects.get(session_key=key).get_decoded() == {"a": 1, "b": 2}
+    assert SessionStore(key).load() == {"a": 1, "b": 2}
+
+    gone = SessionStore(key)
+    gone["c"] = 3  # loaded while the row exists...
+    Session.objects.filter(session_key=key).update(session_key="ended-elsewhere-0001")
+    with pytest.raises(UpdateError):
+        gone.save()  # ...then ended elsewhere: not brought back
+
+    Session.objects.filter(session_key="ended-elsewhere-0001").update(
+        session_key=key,
+        expire_date=datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(seconds=1),
+    )
+    expired = SessionStore(key)
+    assert expired.load() == {}
+    assert expired.session_key is None  # saved later, it gets a fresh key
