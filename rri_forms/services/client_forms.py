@@ -12,9 +12,15 @@ from enum import Enum
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from clinic.models import TherapySession
 from rri_forms.models import ClientLink, Instrument
 from rri_forms.selectors import instruments_by_ids
-from rri_forms.services.recording import AdministrationRows, administration_rows, save_many_rows
+from rri_forms.services.recording import (
+    AdministrationRows,
+    SessionIds,
+    administration_rows,
+    save_many_rows,
+)
 
 
 class Outcome(Enum):
@@ -41,6 +47,20 @@ def answers_digest(answers: dict[int, dict[int, int]]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _locked_link(link_id: int) -> ClientLink:
+    """The link row, locked FOR UPDATE together with its therapy session's row (as
+    select_for_update with select_related did), with that session's dyad id as
+    `session_dyad_id`. Plain SQL: the ORM spent ~0.8 ms of CPU building this query."""
+    table, sessions = ClientLink._meta.db_table, TherapySession._meta.db_table
+    sql = (
+        f'SELECT l.*, s."dyad_id" AS "session_dyad_id" FROM "{table}" l '  # noqa: S608
+        f'JOIN "{sessions}" s ON s."id" = l."session_id" WHERE l."id" = %s FOR UPDATE'
+    )
+    for link in ClientLink.objects.raw(sql, [link_id]):
+        return link
+    raise ClientLink.DoesNotExist(link_id)
+
+
 def client_forms_submit(
     *,
     link_id: int,
@@ -60,7 +80,7 @@ def client_forms_submit(
     digest = answers_digest(answers)
     try:
         with transaction.atomic():
-            link = ClientLink.objects.select_for_update().select_related("session").get(pk=link_id)
+            link = _locked_link(link_id)
             if link.used_at is not None:
                 if link.submission_id == submission_id:
                     same = link.submission_digest == digest
@@ -77,7 +97,7 @@ def client_forms_submit(
             rows: list[AdministrationRows] = []
             for instrument in instruments:
                 built = administration_rows(
-                    session=link.session,
+                    session=SessionIds(link.session_id, link.session_dyad_id),
                     instrument=instrument,
                     answers=answers.get(instrument.pk, {}),
                     submitted_at=now,

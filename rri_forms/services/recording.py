@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import connections, router
 
@@ -43,9 +44,17 @@ def score_rows(result: ScoreResult) -> list[Score]:
     ]
 
 
+class SessionIds(NamedTuple):
+    """What a new administration needs of its therapy session, when the caller has the
+    ids but no TherapySession instance (the client's submit reads them with its lock)."""
+
+    pk: int
+    dyad_id: int
+
+
 def administration_rows(
     *,
-    session: TherapySession,
+    session: TherapySession | SessionIds,
     instrument: Instrument,
     answers: Mapping[int, int | None],
     submitted_at: datetime.datetime,
@@ -54,7 +63,7 @@ def administration_rows(
     """Score the answers and build unsaved rows. Raises ValueError on invalid answers."""
     result = score_answers(instrument.spec, answers)
     administration = Administration(
-        session=session,
+        session_id=session.pk,
         dyad_id=session.dyad_id,
         instrument=instrument,
         instrument_code=instrument.code,
@@ -63,6 +72,8 @@ def administration_rows(
         submitted_by=submitted_by,
         risk_flag=result.has_risk,
     )
+    if isinstance(session, TherapySession):
+        administration.session = session  # cached, as before, for callers that read it
     given = {n: v for n, v in answers.items() if v is not None}
     return AdministrationRows(
         administration, answer_rows(instrument, given), score_rows(result), result
