@@ -2,7 +2,7 @@
 "collection") of QuestionnaireResponses with their stored scores as contained Observations.
 
 Only the resources' plain JSON is built here (no FHIR library at run time); the tests parse
-the output with the `fhir.resources` R4B models (R4B changed none of the elements used here).
+the output with the `fhir.resources` 6.4 models, which are FHIR R4 (4.0.1).
 
 Identity in the output is pseudonymous: a response's subject is `Patient/<client code>` with
 the code as an identifier; no names or email addresses are exported. Canonical URLs live

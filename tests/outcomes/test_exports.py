@@ -12,10 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.questionnaire import Questionnaire
-from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from fhir.resources.bundle import Bundle
+from fhir.resources.observation import Observation
+from fhir.resources.questionnaire import Questionnaire
+from fhir.resources.questionnaireresponse import QuestionnaireResponse
 
 from clinic.access import dyads_visible_to
 from clinic.models import AccessLog, TherapySession
@@ -342,7 +342,7 @@ def test_questionnaire_per_installed_version_is_valid_r4(personas, login, code):
     spec = instrument.spec
     url = reverse("export_fhir_questionnaire", args=[instrument.code, instrument.version])
     raw = _fhir(login("admin_a").get(url))
-    q = Questionnaire.model_validate(raw)
+    q = Questionnaire.parse_obj(raw)
     assert q.status == "active"
     assert q.version == spec.version
     assert q.url == f"http://testserver/fhir/Questionnaire/{spec.code}"
@@ -363,7 +363,7 @@ def test_unknown_questionnaire_is_404(personas, login):
 
 def test_bundle_for_one_dyad_is_valid_r4_and_carries_the_scores(data, login):
     raw = _fhir(_get(login("supervisor_a"), "export_fhir_responses", dyad=data.x1.pk))
-    bundle = Bundle.model_validate(raw)
+    bundle = Bundle.parse_obj(raw)
     assert bundle.type == "collection"
     administrations = {
         a.pk: a for a in Administration.objects.filter(dyad=data.x1).select_related("instrument")
@@ -372,7 +372,7 @@ def test_bundle_for_one_dyad_is_valid_r4_and_carries_the_scores(data, login):
     assert len({e.fullUrl for e in bundle.entry}) == len(bundle.entry)
 
     for entry, raw_entry in zip(bundle.entry, raw["entry"], strict=True):
-        qr = QuestionnaireResponse.model_validate(raw_entry["resource"])
+        qr = QuestionnaireResponse.parse_obj(raw_entry["resource"])
         pk = int(qr.identifier.value)
         admin = administrations[pk]
         assert qr.status == "completed"
@@ -388,7 +388,7 @@ def test_bundle_for_one_dyad_is_valid_r4_and_carries_the_scores(data, login):
         observations = {o.code.coding[0].code.split(".")[-1]: o for o in qr.contained or []}
         assert set(observations) == set(scores)
         for observation in raw_entry["resource"].get("contained", []):
-            Observation.model_validate(observation)
+            Observation.parse_obj(observation)
         for scale, value in scores.items():
             observation = observations[scale]
             assert observation.status == "final"
@@ -424,11 +424,11 @@ def test_bundle_item_answers_carry_labels(data, login):
 
 def test_bundle_of_the_whole_scope_and_an_empty_one_are_valid(data, login, personas):
     raw = _fhir(_get(login("admin_a"), "export_fhir_responses"))
-    bundle = Bundle.model_validate(raw)
+    bundle = Bundle.parse_obj(raw)
     assert len(bundle.entry) == Administration.objects.filter(dyad__clinic=data.clinic_a).count()
     empty = _fhir(_get(login("admin_a"), "export_fhir_responses", **{"from": "2999-01-01"}))
     assert "entry" not in empty
-    assert Bundle.model_validate(empty).type == "collection"
+    assert Bundle.parse_obj(empty).type == "collection"
 
 
 # --- Query counts and streaming ---------------------------------------------------------------
