@@ -1,9 +1,9 @@
 """Fast HTML for questionnaire items.
 
 Rendering 24 five-point radio questions through crispy-forms costs ~43 ms of CPU per
-request. Instead, every item's markup is built once per instrument version (and wording)
-and kept in memory; a request only picks the checked variant of each option and joins
-strings. Everything is escaped when the block is built.
+request. Instead, every item's markup is built once per instrument version, wording and
+active language and kept in memory; a request only picks the checked variant of each
+option and joins strings. Everything is escaped when the block is built.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from rri_forms.models import Instrument
@@ -45,7 +46,7 @@ def field_name(instrument: Instrument, item_number: int) -> str:
     return f"{field_prefix(instrument)}_{item_number}"
 
 
-def _build(instrument: Instrument, language: str) -> _InstrumentBlock:
+def _build(instrument: Instrument) -> _InstrumentBlock:
     spec = instrument.spec
     prefix = field_prefix(instrument)
     optional = _("(optional)")
@@ -81,11 +82,13 @@ def _build(instrument: Instrument, language: str) -> _InstrumentBlock:
     return _InstrumentBlock(prefix, tuple(blocks))
 
 
-def _block(instrument: Instrument, language: str) -> _InstrumentBlock:
-    key = (instrument.pk, instrument.wording_signature + instrument.structure_signature, language)
+def _block(instrument: Instrument) -> _InstrumentBlock:
+    # The block holds translated strings: one per language that is active when it is built.
+    signature = instrument.wording_signature + instrument.structure_signature
+    key = (instrument.pk, signature, get_language() or "")
     block = _cache.get(key)
     if block is None:
-        block = _build(instrument, language)
+        block = _build(instrument)
         with _lock:
             _cache[key] = block
     return block
@@ -95,11 +98,9 @@ def render_items(
     instrument: Instrument,
     answers: Mapping[int, int],
     missing: Sequence[int] = (),
-    *,
-    language: str = "en",
 ) -> SafeString:
     """The instrument's item fieldsets with `answers` checked and `missing` marked."""
-    block = _block(instrument, language)
+    block = _block(instrument)
     missing_set = set(missing)
     parts: list[str] = []
     for item in block.items:

@@ -76,6 +76,10 @@ MATRIX: list[Case] = [
     Case("therapist_detail", lambda p: [p.therapist_a2.pk], "get",
          _everyone(404, therapist_a2=200, admin_a=200)),
     Case("client_new", lambda p: [], "get", _everyone(200, supervisor_a=403)),
+    Case("client_new", lambda p: [], "post", _everyone(200, supervisor_a=403)),  # empty: errors
+    Case("client_new", lambda p: [], "post", _everyone(302, supervisor_a=403),
+         data=lambda p: {"code": "NEW-1", "therapist": p.therapist_a1.pk,
+                         "started_on": p.dyad_a1.started_on.isoformat()}),
     Case("dyad_detail", _dyad_a1, "get", _read_a1()),
     Case("dyad_detail", lambda p: [p.dyad_a2.pk], "get",
          _everyone(404, therapist_a2=200, admin_a=200)),

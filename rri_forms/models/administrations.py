@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pgtrigger
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Dyad, StaffMember, TherapySession
+from rri_forms.instrument_spec import MAX_SCALE_SPAN
 from rri_forms.models.instruments import Instrument
 
 
@@ -53,8 +55,37 @@ class Administration(models.Model):
         return f"{self.instrument_code} ({self.rater}) · {self.session}"
 
 
+def _answer_scale_trigger(operation: pgtrigger.Operation, name: str) -> pgtrigger.Trigger:
+    """One statement-level check per INSERT or UPDATE (Postgres allows a transition table
+    on a single-event trigger only), so a 24-item form costs one indexed join, not 24."""
+    return pgtrigger.Trigger(
+        name=name,
+        level=pgtrigger.Statement,
+        when=pgtrigger.After,
+        operation=operation,
+        referencing=pgtrigger.Referencing(new="new_answers"),
+        func=pgtrigger.Func(
+            """
+            IF EXISTS (
+                SELECT 1 FROM new_answers a
+                JOIN rri_forms_administration adm ON adm.id = a.administration_id
+                JOIN rri_forms_instrument i ON i.id = adm.instrument_id
+                WHERE (i.item_scales -> a.item_number::text)
+                    IS DISTINCT FROM jsonb_build_array(a.min_value, a.max_value)
+            ) THEN
+                RAISE EXCEPTION 'an answer''s item or range is not its instrument version''s'
+                    USING ERRCODE = 'check_violation',
+                          CONSTRAINT = 'answer_scale_matches_instrument';
+            END IF;
+            RETURN NULL;
+            """
+        ),
+    )
+
+
 class Answer(models.Model):
-    """One item's answer. The item's range is copied in so Postgres can enforce it."""
+    """One item's answer. The item's range is copied in so a plain CHECK enforces it; a
+    trigger makes sure the copy is the answered instrument version's range for that item."""
 
     administration = models.ForeignKey(
         Administration, on_delete=models.CASCADE, related_name="answers"
@@ -74,6 +105,17 @@ class Answer(models.Model):
                 name="answer_within_scale",
                 violation_error_message=_("An answer is outside the item's response scale."),
             ),
+            # The loader's own rule for a response scale.
+            models.CheckConstraint(
+                condition=Q(min_value__lt=F("max_value"))
+                & Q(max_value__lte=F("min_value") + MAX_SCALE_SPAN),
+                name="answer_scale_bounds_sane",
+                violation_error_message=_("An answer's response scale is not a valid scale."),
+            ),
+        ]
+        triggers = [
+            _answer_scale_trigger(pgtrigger.Insert, "answer_scale_matches_instrument_insert"),
+            _answer_scale_trigger(pgtrigger.Update, "answer_scale_matches_instrument_update"),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pgtrigger
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -41,6 +42,9 @@ class Instrument(models.Model):
     source_text = models.TextField(_("definition (TOML)"))
     source_name = models.CharField(_("installed from"), max_length=255)
     structure_signature = models.CharField(max_length=64)
+    # {"7": [1, 5]}: each item's response scale, so Postgres can check every answer's range
+    # against the instrument version it answers (trigger on Answer).
+    item_scales = models.JSONField(default=dict)
     wording_signature = models.CharField(max_length=64)
     installed_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -62,6 +66,27 @@ class Instrument(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(rater__in=["client", "therapist"]), name="instrument_rater_valid"
+            ),
+        ]
+        triggers = [
+            # Answers were checked against these ranges: they may not move under them.
+            pgtrigger.Trigger(
+                name="instrument_scales_fixed_once_answered",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__item_scales__df=pgtrigger.F("new__item_scales")),
+                func=pgtrigger.Func(
+                    """
+                    IF EXISTS (SELECT 1 FROM rri_forms_administration
+                               WHERE instrument_id = NEW.id) THEN
+                        RAISE EXCEPTION 'instrument % v% has answers: its item scales are fixed',
+                            NEW.code, NEW.version
+                            USING ERRCODE = 'check_violation',
+                                  CONSTRAINT = 'instrument_scales_fixed_once_answered';
+                    END IF;
+                    RETURN NEW;
+                    """
+                ),
             ),
         ]
 
@@ -91,7 +116,14 @@ class Instrument(models.Model):
         self.source_text = source_text
         self.source_name = source_name
         self.structure_signature = spec.structure_signature()
+        self.item_scales = item_scales_of(spec)
         self.wording_signature = spec.wording_signature()
+
+
+def item_scales_of(spec: InstrumentSpec) -> dict[str, list[int]]:
+    return {
+        str(item.number): [item.response_scale.min, item.response_scale.max] for item in spec.items
+    }
 
 
 def _default_client_codes() -> list[str]:

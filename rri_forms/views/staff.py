@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,6 +21,7 @@ from clinic.audit import log_access
 from clinic.forms import SessionForm
 from clinic.models import AccessLog
 from clinic.views import apply_errors
+from rri_forms import fresh_link
 from rri_forms.form_input import parse_answers
 from rri_forms.models import Instrument
 from rri_forms.rendering import render_items
@@ -30,13 +32,6 @@ from rri_forms.services.therapist_forms import (
     correction_deadline,
     therapist_forms_save,
 )
-
-FRESH_LINK_KEY = "fresh_client_link"
-
-
-def _remember_token(request: HttpRequest, session_pk: int, token: str) -> None:
-    """The raw token exists only in the issuing request; keep it for the very next page."""
-    request.session[FRESH_LINK_KEY] = {"session": session_pk, "token": token}
 
 
 def _link_url(request: HttpRequest, token: str) -> str:
@@ -64,10 +59,11 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            if token:
-                _remember_token(request, session.pk, token)
             messages.success(request, _("Session %(n)d logged.") % {"n": session.number})
-            return redirect("session_detail", pk=session.pk)
+            response = redirect("session_detail", pk=session.pk)
+            if token:
+                fresh_link.remember(response, request, session.pk, token)
+            return response
     return render(request, "clinic/session_new.html", {"form": form, "dyad": dyad})
 
 
@@ -76,17 +72,17 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = access.get_session_for_user(request.user, pk)
     log_access(request, AccessLog.Action.VIEW_SESSION, client=session.dyad.client, obj=session)
     forms = session_forms(session)
-    fresh = request.session.pop(FRESH_LINK_KEY, None)
+    token = fresh_link.read(request, session.pk, forms.link)
     link_url = qr_svg = None
-    if fresh and fresh.get("session") == session.pk and forms.link and forms.link.is_live:
-        link_url = _link_url(request, fresh["token"])
+    if token:
+        link_url = _link_url(request, token)
         # segno's SVG has no scripts or style attributes, so it is safe inline under our CSP.
         qr_svg = mark_safe(segno.make(link_url, error="m").svg_inline(scale=5))  # noqa: S308
     can_write = access.can_write_dyad(request.user, session.dyad)
     days = form_settings_for(session.dyad.clinic).correction_days
     now = timezone.now()
     therapist_done = forms.administrations["therapist"]
-    return render(
+    response = render(
         request,
         "rri_forms/session_detail.html",
         {
@@ -102,6 +98,11 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "client_email": session.dyad.client.email,
         },
     )
+    fresh_link.forget(request, response, session.pk)
+    if token:
+        # Back or a reload must fetch the page again, which then shows no link.
+        add_never_cache_headers(response)
+    return response
 
 
 def _therapist_instruments(session) -> tuple[list[Instrument], dict]:  # type: ignore[no-untyped-def]
@@ -172,8 +173,10 @@ def link_new(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        _remember_token(request, session.pk, token)
         messages.success(request, _("A new link is ready; earlier links no longer work."))
+        response = redirect("session_detail", pk=session.pk)
+        fresh_link.remember(response, request, session.pk, token)
+        return response
     return redirect("session_detail", pk=session.pk)
 
 
@@ -213,6 +216,7 @@ def link_send(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("The email could not be sent. Show the QR code instead."))
     else:
         messages.success(request, _("A new link was emailed to the client."))
+    response = redirect("session_detail", pk=session.pk)
     if "token" in token_holder:
-        _remember_token(request, session.pk, token_holder["token"])
-    return redirect("session_detail", pk=session.pk)
+        fresh_link.remember(response, request, session.pk, token_holder["token"])
+    return response

@@ -43,6 +43,66 @@ def test_logging_a_session_shows_qr_and_link(personas, login):
     assert token not in again and "Show a new link" in again
 
 
+def _rows_containing(text: str) -> list[str]:
+    """Every table (each row as JSON) and every decoded django_session row holding `text`."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    found = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(
+                f"SELECT count(*) FROM {connection.ops.quote_name(table)} t "  # noqa: S608
+                "WHERE row_to_json(t)::text LIKE %s",
+                [f"%{text}%"],
+            )
+            if cursor.fetchone()[0]:
+                found.append(table)
+        cursor.execute("SELECT session_data FROM django_session")
+        for (data,) in cursor.fetchall():
+            if text in str(SessionStore().decode(data)):
+                found.append("django_session (decoded)")
+    return found
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_fresh_token_has_no_server_side_copy_and_shows_once(personas, login, settings, secure):
+    settings.SECURE_COOKIES = secure
+    http = login("therapist_a1")
+    issued = http.post_form(reverse("link_new", args=[personas.session_a1.pk]))
+    name = "__Host-freshlink" if secure else "freshlink"
+    cookie = issued.cookies[name]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert bool(cookie["secure"]) is secure and 0 < int(cookie["max-age"]) <= 60
+    detail_url = reverse("session_detail", args=[personas.session_a1.pk])
+    assert cookie["path"] == ("/" if secure else detail_url)
+    assert issued["Location"] == detail_url  # never in a URL
+
+    page = http.get(detail_url)
+    body = page.content.decode()
+    token = re.search(r"readonly value=\"[^\"]*/f/([^\"]+)\"", body)
+    token = token.group(1)
+    link = ClientLink.objects.get(session=personas.session_a1, revoked_at__isnull=True)
+    assert link.token_hash == hash_token(token)
+    assert "no-store" in page["Cache-Control"]
+    assert page.cookies[name].value == "" and page.cookies[name]["max-age"] == 0
+    assert "rri_forms_clientlink" in _rows_containing(link.token_hash)  # the search works
+    assert _rows_containing(token) == []
+    assert token not in http.get(detail_url).content.decode()
+
+
+def test_fresh_token_cookie_of_another_user_or_session_shows_nothing(personas, login):
+    therapist = login("therapist_a1")
+    therapist.post_form(reverse("link_new", args=[personas.session_a1.pk]))
+    stolen = therapist.cookies["freshlink"].value
+    admin = login("admin_a")
+    admin.cookies["freshlink"] = stolen
+    page = admin.get(reverse("session_detail", args=[personas.session_a1.pk]))
+    assert page.status_code == 200 and 'id="client-link"' not in page.content.decode()
+    therapist.cookies["freshlink"] = stolen + "x"
+    page = therapist.get(reverse("session_detail", args=[personas.session_a1.pk]))
+    assert 'id="client-link"' not in page.content.decode()
+
+
 def test_no_show_sessions_get_no_link(personas, login):
     http = login("therapist_a1")
     http.post_form(
