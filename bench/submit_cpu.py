@@ -3,7 +3,7 @@
     python bench/submit_cpu.py [--posts 300] [--profile]
 
 Without DATABASE_URL it re-runs itself through scripts/with_db.py on its own embedded
-database, dyad_bench_submit (migrated once, then reused). It issues `--posts`
+database, dyad_bench_submit or $BENCH_DB_NAME (migrated, then reused). It issues `--posts`
 client links through `link_issue`, each exchanged for a client session, and sends each a
 complete POST through Django's WSGI handler with DEBUG off and CSRF enforced, as gunicorn
 would. It prints per POST: Python CPU of this process, CPU of its PostgreSQL backend
@@ -36,7 +36,7 @@ DB_NAME = "dyad_bench_submit"
 def _ensure_database() -> None:
     if os.environ.get("DATABASE_URL"):
         return
-    env = dict(os.environ, DYAD_DB_NAME=DB_NAME)
+    env = dict(os.environ, DYAD_DB_NAME=os.environ.get("BENCH_DB_NAME", DB_NAME))
     command = [PY, str(ROOT / "scripts" / "with_db.py"), PY, *sys.argv]
     sys.exit(subprocess.call(command, env=env, cwd=ROOT))  # noqa: S603
 
@@ -58,12 +58,6 @@ def _settings_env() -> None:
 def _backend_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _migrated() -> bool:
-    from django.db import connection
-
-    return "rri_forms_administration" in connection.introspection.table_names()
 
 
 def _links(count: int) -> list[tuple[str, str]]:
@@ -155,8 +149,7 @@ def main() -> None:
     from django.db import connection
     from django.utils.crypto import get_random_string
 
-    if not _migrated():
-        call_command("migrate", verbosity=0)  # installs the instruments
+    call_command("migrate", verbosity=0)  # installs the instruments; quick once done
     if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
         call_command("collectstatic", "--noinput", verbosity=0)  # pages name hashed files
     links = _links(args.posts + 20)
