@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime
+import gc
 import io
 import os
 import pstats
@@ -136,6 +137,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=300)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the POSTs")
+    parser.add_argument(
+        "--freeze", action="store_true", help="gc.freeze() before the POSTs (gunicorn.conf.py)"
+    )
     args = parser.parse_args()
     _ensure_database()
     _settings_env()
@@ -189,6 +193,21 @@ def main() -> None:
         status = post(key, body)
         assert status.startswith("302"), f"warm-up POST was not saved: {status}"
     backend = connection.cursor().connection.info.backend_pid
+    if args.freeze:
+        gc.collect()
+        gc.freeze()
+    collections = [0, 0, 0]
+    gc_started: list[float] = []
+    gc_seconds = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_started.append(time.process_time())
+        else:
+            collections[info["generation"]] += 1
+            gc_seconds[0] += time.process_time() - gc_started.pop()
+
+    gc.callbacks.append(on_gc)
     profiler = cProfile.Profile(time.process_time) if args.profile else None
     app, db, counts = [], [], []
     with connection.execute_wrapper(counting):
@@ -204,11 +223,17 @@ def main() -> None:
             db.append(_backend_cpu(backend) - pg)
             counts.append(len(statements))
             assert status.startswith("302"), status
+    gc.callbacks.remove(on_gc)
     print(
         f"{len(app)} POSTs: app {statistics.mean(app) * 1000:.2f} ms "
         f"(median {statistics.median(app) * 1000:.2f}), "
         f"db {statistics.mean(db) * 1000:.2f} ms, statements {statistics.mean(counts):.1f} "
         "(from Django's cursor; connection set-up and COMMITs not counted)"
+    )
+    print(
+        f"GC: {collections} collections by generation, "
+        f"{gc_seconds[0] * 1000 / len(app):.3f} ms per POST; {len(gc.get_objects())} objects "
+        f"tracked{' (after gc.freeze)' if args.freeze else ''}"
     )
     if statements:
         print("Statements of the last POST:")
