@@ -6,34 +6,69 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rri_forms', '0002_append_only_history_of_forms_and_links'),
+        ("rri_forms", "0002_append_only_history_of_forms_and_links"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='administration',
-            name='insert_insert',
+            model_name="administration",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='answer',
-            name='insert_insert',
+            model_name="answer",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='score',
-            name='insert_insert',
+            model_name="score",
+            name="insert_insert",
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='administration',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "rri_forms_administrationevent" ("dyad_id", "id", "instrument_code", "instrument_id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rater", "risk_flag", "session_id", "submitted_at", "submitted_by_id") SELECT new_values."dyad_id", new_values."id", new_values."instrument_code", new_values."instrument_id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', new_values."id", new_values."rater", new_values."risk_flag", new_values."session_id", new_values."submitted_at", new_values."submitted_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values; RETURN NULL;', hash='c12becf1b41a1b887b28884bab124ec3787e8c1a', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_6cbb9', referencing='REFERENCING NEW TABLE AS new_values ', table='rri_forms_administration', when='AFTER')),
+            model_name="administration",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "rri_forms_administrationevent" ("dyad_id", "id", "instrument_code", "instrument_id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rater", "risk_flag", "session_id", "submitted_at", "submitted_by_id") SELECT new_values."dyad_id", new_values."id", new_values."instrument_code", new_values."instrument_id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', new_values."id", new_values."rater", new_values."risk_flag", new_values."session_id", new_values."submitted_at", new_values."submitted_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values; RETURN NULL;',
+                    hash="c12becf1b41a1b887b28884bab124ec3787e8c1a",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_6cbb9",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="rri_forms_administration",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='answer',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "rri_forms_answerevent" ("administration_id", "id", "item_number", "max_value", "min_value", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "value") SELECT new_values."administration_id", new_values."id", new_values."item_number", new_values."max_value", new_values."min_value", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', new_values."id", new_values."value" FROM ( SELECT new_values.* FROM new_values  ) AS new_values; RETURN NULL;', hash='63521b22289c9ae329ffc0b001e377ed16c9349b', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_53f3c', referencing='REFERENCING NEW TABLE AS new_values ', table='rri_forms_answer', when='AFTER')),
+            model_name="answer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "rri_forms_answerevent" ("administration_id", "id", "item_number", "max_value", "min_value", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "value") SELECT new_values."administration_id", new_values."id", new_values."item_number", new_values."max_value", new_values."min_value", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', new_values."id", new_values."value" FROM ( SELECT new_values.* FROM new_values  ) AS new_values; RETURN NULL;',
+                    hash="63521b22289c9ae329ffc0b001e377ed16c9349b",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_53f3c",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="rri_forms_answer",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='score',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "rri_forms_scoreevent" ("administration_id", "band", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scale", "value") SELECT new_values."administration_id", new_values."band", new_values."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', new_values."id", new_values."scale", new_values."value" FROM ( SELECT new_values.* FROM new_values  ) AS new_values; RETURN NULL;', hash='c81ad91f1daf75492d94d5045b5a5a1738992f13', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_9cea9', referencing='REFERENCING NEW TABLE AS new_values ', table='rri_forms_score', when='AFTER')),
+            model_name="score",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "rri_forms_scoreevent" ("administration_id", "band", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scale", "value") SELECT new_values."administration_id", new_values."band", new_values."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', new_values."id", new_values."scale", new_values."value" FROM ( SELECT new_values.* FROM new_values  ) AS new_values; RETURN NULL;',
+                    hash="c81ad91f1daf75492d94d5045b5a5a1738992f13",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_9cea9",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="rri_forms_score",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]
