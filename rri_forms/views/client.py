@@ -8,6 +8,7 @@ answers. Every page here is private and never cached.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 
@@ -257,18 +258,6 @@ def _submit(request: HttpRequest) -> HttpResponse:
 
     session = request.session
     saved_before = session.get(SAVED_KEY)
-
-    def mark_saved() -> None:
-        # Inside the transaction: the "saved" mark commits with the forms, one commit.
-        session[SAVED_KEY] = link_id
-        refresh_idle_expiry(session)  # as the middleware will: its save then finds it done
-        try:
-            session.save()
-        except UpdateError as error:
-            if error.__cause__ is not None:
-                raise error.__cause__ from None  # a database error: the transaction must not commit
-            # Otherwise the session row is gone: SessionMiddleware reports it, as before.
-
     try:
         with pghistory.context(client_link=link_id):  # the history's actor: this client link
             result = client_forms_submit(
@@ -276,7 +265,7 @@ def _submit(request: HttpRequest) -> HttpResponse:
                 submission_id=submission_id,
                 parse=parse,
                 rate_limits=limits,
-                before_commit=mark_saved,
+                before_commit=functools.partial(_mark_saved, session, link_id),
             )
     except (OperationalError, InterfaceError):
         if not parsed_with:
@@ -307,6 +296,19 @@ def _submit(request: HttpRequest) -> HttpResponse:
     if outcome == Outcome.CONFLICT:
         return _problem(request, "conflict", 409)
     return _problem(request, outcome.value, 410)
+
+
+def _mark_saved(session: SessionBase, link_id: int) -> None:
+    """Inside the submit's transaction: the "saved" mark commits with the forms (one
+    commit, and no window in which the forms are stored but the browser not told)."""
+    session[SAVED_KEY] = link_id
+    refresh_idle_expiry(session)  # as the middleware will: its save then finds this done
+    try:
+        session.save()
+    except UpdateError as error:
+        if error.__cause__ is not None:
+            raise error.__cause__ from None  # a database error: the transaction must fail
+        # Otherwise the session row is gone: SessionMiddleware reports it, as before.
 
 
 def _unmark(session: SessionBase, saved_before: object) -> None:

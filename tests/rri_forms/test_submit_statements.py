@@ -212,3 +212,27 @@ def test_two_simultaneous_submits_through_the_counted_path_store_one_set(persona
     assert Administration.objects.filter(session_id=link.session_id).count() == len(instruments)
     assert _count("client_submit_link", link.pk) == 2
     assert _count("client_submit_ip", "192.0.2.40") == 2
+
+
+def test_a_failure_after_the_saved_mark_keeps_neither_forms_nor_mark(
+    issued_link, client_instruments, monkeypatch
+):
+    from django.db import OperationalError
+
+    from rri_forms.views import client as views
+
+    link, token = issued_link
+    phone, submission_id = _phone_with_form(token)
+    real_mark = views._mark_saved
+
+    def mark_then_fail(session, link_id):  # type: ignore[no-untyped-def]
+        real_mark(session, link_id)  # the session row is updated in the transaction…
+        raise OperationalError("server closed the connection unexpectedly")  # …then this
+
+    monkeypatch.setattr(views, "_mark_saved", mark_then_fail)
+    data = {**complete_answers(client_instruments), "submission_id": submission_id}
+    response = phone.post_form(reverse("client_form"), data)
+    assert response.status_code == 503
+    assert SAVED_KEY not in _session_data(phone)
+    assert not Administration.objects.filter(session_id=link.session_id).exists()
+    assert phone.get(reverse("client_saved")).status_code == 404
