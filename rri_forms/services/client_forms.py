@@ -104,8 +104,9 @@ def client_forms_submit(
 
     `rate_limits` (scope, identity) are counted in the statement that locks the link, so
     inside the transaction; a refusal commits only the counts. Every path that rolls the
-    transaction back counts them again outside it, so an attempt stays counted (one whose
-    database connection failed is not: it could not have been counted either).
+    transaction back counts them again outside it, so an attempt stays counted. (One whose
+    database connection fails mid-transaction is not: nothing of it is stored, and with the
+    database gone a second count would fail too.)
 
     `before_commit` runs after the forms are written, inside the transaction (the client's
     view stores its "saved" mark in the session there, so the mark and the forms commit
