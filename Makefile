@@ -36,8 +36,9 @@ manage: $(VENV)/.installed
 	$(WITH_DB) $(PY) manage.py $(ARGS)
 
 # HTTP benchmarks (gunicorn + wrk on a separate bench database); not part of `make test`.
+# Prints the figures and records them in docs/benchmarks.md ("HTTP benchmarks").
 bench: $(VENV)/.installed
-	$(PY) bench/run.py
+	$(PY) bench/run.py --write-docs
 	$(PY) bench/scale_out.py
 
 # README screenshots (docs/screenshots/) from a seeded server, taken with Debian's Chromium.

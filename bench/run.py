@@ -16,7 +16,8 @@ prepares, inside Django:
 * signed-in sessions for the demo therapist (dyad page) and supervisor (/supervision/).
 
 It starts gunicorn on 127.0.0.1 with DYAD_BENCH=1 (which adds the trivial /bench/ping view),
-runs wrk for `--duration` seconds at concurrency 8 and 32 against each page, reads each
+runs wrk for `--duration` seconds at concurrency 8 and 32 against each page (each run after a
+VACUUM of the tables the POSTs update and a CHECKPOINT, so rows start alike), reads each
 worker's peak RSS, measures the client form page's bytes over the wire, stops everything and
 prints a markdown table (with --write-docs it also replaces the "HTTP benchmarks" section
 of docs/benchmarks.md). Everything it starts binds to 127.0.0.1 only and stops by itself.
@@ -134,6 +135,20 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def settle() -> None:
+    """Start each row from the same state: the dead rows the previous POST row left
+    (links, sessions, counters updated) vacuumed and a checkpoint taken, so no row pays
+    for the previous one's autovacuum or checkpoint (and its full-page writes)."""
+    import psycopg
+
+    tables = ("rri_forms_clientlink", "django_session", "clinic_ratelimitbucket")
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CHECKPOINT")  # needs a superuser (the embedded server's is)
+    time.sleep(1)
+
+
 def database_cpu_seconds() -> dict[int, float]:
     """CPU time of the PostgreSQL backends serving this database (the workers' connections)."""
     import psycopg
@@ -183,6 +198,8 @@ class Gunicorn:
                 "--worker-class",
                 "sync",
                 "--preload",
+                "--config",  # gc.freeze() after the preload (gunicorn.conf.py)
+                str(ROOT / "gunicorn.conf.py"),
                 "--timeout",
                 "60",
                 *_no_control_socket(),
@@ -544,7 +561,8 @@ def report(results: dict, weight: dict, rss: dict, info: dict, checks: dict, arg
         "## HTTP benchmarks",
         "",
         f"`make bench` (bench/run.py) on {datetime.datetime.now(datetime.UTC):%Y-%m-%d}: gunicorn "
-        f"{info['gunicorn']}, 2 sync workers, `--preload`, DEBUG off, whitenoise serving "
+        f"{info['gunicorn']}, 2 sync workers, `--preload` with `gc.freeze()` (gunicorn.conf.py), "
+        "DEBUG off, whitenoise serving "
         f"collected static files; wrk {info['wrk']} (2 threads) on the same machine for "
         f"{args.duration} s per row, over loopback; embedded PostgreSQL on the same machine. "
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM, "
@@ -683,6 +701,7 @@ def main() -> None:
 
         def measured(*wrk_args: str) -> dict:
             """A wrk run, plus the app's and the database's CPU time per request."""
+            settle()
             app, db = server.cpu_seconds(), database_cpu_seconds()
             result = wrk(*wrk_args)
             # Sync workers still owe the requests queued when wrk stopped: wait for them (a

@@ -7,7 +7,8 @@ sync worker each) on two loopback ports against the same PostgreSQL database and
 over HTTP only, that:
 
 1. the demo therapist signs in on instance 1 and is signed in on instance 2 too
-   (sessions live in the database);
+   (sessions live in the database), and a second sign-in, through instance 2's login form,
+   is valid on instance 1;
 2. a session logged on instance 1 shows a client link (the raw token is kept in the
    staff session just for that page);
 3. that link opens and is completed on instance 2 (token exchange, form, saved page);
@@ -79,18 +80,24 @@ def check(results: list[tuple[str, bool, str]], name: str, ok: bool, detail: str
     return ok
 
 
-def scenario(one: str, two: str) -> list[tuple[str, bool, str]]:
-    results: list[tuple[str, bool, str]] = []
-    staff = Browser()
-    status, _, html = staff.request(one + "/accounts/login/")
-    status, location, _ = staff.request(
-        one + "/accounts/login/",
+def sign_in(browser: Browser, base: str) -> tuple[int, str]:
+    """The demo therapist's login through `base`'s form: (status, Location)."""
+    _, _, html = browser.request(base + "/accounts/login/")
+    status, location, _ = browser.request(
+        base + "/accounts/login/",
         {
             "username": "therapist",
             "password": DEMO_PASSWORD,
-            "csrfmiddlewaretoken": staff.csrf(html),
+            "csrfmiddlewaretoken": browser.csrf(html),
         },
     )
+    return status, location
+
+
+def scenario(one: str, two: str) -> list[tuple[str, bool, str]]:
+    results: list[tuple[str, bool, str]] = []
+    staff = Browser()
+    status, location = sign_in(staff, one)
     if not check(results, "staff login on instance 1", status == 302, f"{status} → {location}"):
         return results
     status, _, caseload = staff.request(two + "/caseload/")
@@ -99,6 +106,16 @@ def scenario(one: str, two: str) -> list[tuple[str, bool, str]]:
         "the same login is valid on instance 2",
         status == 200 and "Log out" in caseload,
         f"GET /caseload/ on instance 2: {status}",
+    )
+    other = Browser()
+    status, location = sign_in(other, two)
+    check(results, "staff login on instance 2", status == 302, f"{status} → {location}")
+    status, _, page = other.request(one + "/caseload/")
+    check(
+        results,
+        "that login is valid on instance 1",
+        status == 200 and "Log out" in page,
+        f"GET /caseload/ on instance 1: {status}",
     )
     dyad = re.search(r'href="/dyads/(\d+)/"', caseload)
     if not check(results, "caseload lists a dyad", dyad is not None):

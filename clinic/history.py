@@ -20,12 +20,17 @@ from rri_forms.
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass
 
 import pghistory
 import pghistory.middleware
-from django.db import models
+import psycopg
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
+from pghistory import config as pghistory_config
+from pghistory import runtime as pghistory_runtime
 
 from clinic.models.care import Client, Dyad, TherapySession
 from clinic.models.tenancy import Clinic, StaffMember, Supervision
@@ -114,8 +119,65 @@ register_history_source(TherapySessionEvent, _("session"), dyad_sql='e."dyad_id"
 # --- Request context -------------------------------------------------------------------
 
 
+class _ContextOncePerTransaction:
+    """An execute wrapper that sets the request's history context (pghistory's two
+    transaction-local settings) once per transaction instead of before every statement.
+
+    pghistory's own wrapper prefixes every writing statement with
+    `SELECT set_config(…), set_config(…);` — four times in a client's submit, each a
+    JSON dump and a second statement for PostgreSQL to run. The settings are local to the
+    transaction, so here they are sent with the first writing statement of a transaction
+    (or of every statement in autocommit), again when the context's metadata changed, and
+    again after a ROLLBACK TO SAVEPOINT (which undoes settings made after the savepoint).
+    The same statements pghistory skips (SELECTs and the like) are skipped here.
+    """
+
+    def __init__(self) -> None:
+        self.sent: str | None = None  # metadata set in the open transaction
+
+    def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        cursor = context["cursor"]
+        text = sql.decode() if isinstance(sql, bytes) else sql
+        head = text.lstrip()[:20].lower()
+        if head.startswith("rollback"):
+            self.sent = None
+            return execute(sql, params, many, context)
+        if head.startswith(("savepoint", "release")) or not pghistory_runtime._can_inject_variable(
+            cursor, text
+        ):
+            return execute(sql, params, many, context)
+        tracked = pghistory_runtime._tracker.value
+        metadata = json.dumps(tracked.metadata, cls=pghistory_config.json_encoder())
+        idle = cursor.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if not idle and metadata == self.sent:
+            return execute(sql, params, many, context)
+        self.sent = metadata
+        prefix = (
+            "SELECT set_config('pghistory.context_id', %s, true), "
+            "set_config('pghistory.context_metadata', %s, true); "
+        )
+        if isinstance(params, dict):
+            prefix = prefix.replace("%s", "%(pghistory__context_id)s", 1).replace(
+                "%s", "%(pghistory__context_metadata)s", 1
+            )
+            params = {
+                **params,
+                "pghistory__context_id": str(tracked.id),
+                "pghistory__context_metadata": metadata,
+            }
+        else:
+            params = (str(tracked.id), metadata, *(params or ()))
+        result = execute(prefix + text, params, many, context)
+        while result is not None and result.nextset():  # on to the caller's statement
+            pass
+        return result
+
+
 class HistoryMiddleware(pghistory.middleware.HistoryMiddleware):
-    """pghistory's middleware (user id and path) plus the acting staff member's id."""
+    """pghistory's middleware (user id and path) plus the acting staff member's id, with
+    the context set once per transaction (_ContextOncePerTransaction) rather than before
+    every writing statement. Nested `pghistory.context(…)` calls (the client's submit adds
+    its link) add to this context as with pghistory's own middleware."""
 
     def get_context(self, request):  # type: ignore[no-untyped-def]
         from clinic.access import staff_for  # models are loading when this module is
@@ -124,3 +186,17 @@ class HistoryMiddleware(pghistory.middleware.HistoryMiddleware):
         member = staff_for(request.user) if hasattr(request, "user") else None
         context["staff"] = member.pk if member is not None else None
         return context
+
+    def __call__(self, request):  # type: ignore[no-untyped-def]
+        tracker = pghistory_runtime._tracker
+        if request.method not in pghistory_config.middleware_methods() or hasattr(tracker, "value"):
+            return super().__call__(request)
+        tracker.value = pghistory_runtime.Context(id=uuid.uuid4(), metadata={})
+        try:
+            with connection.execute_wrapper(_ContextOncePerTransaction()):
+                tracker.value.metadata.update(self.get_context(request))
+                # As pghistory's middleware: a user set later (request.user =) joins it.
+                request.__class__ = pghistory.middleware.WSGIRequest
+                return self.get_response(request)
+        finally:
+            del tracker.value

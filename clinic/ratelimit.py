@@ -12,7 +12,9 @@ limit can pass, which is accepted for the simplicity of one row per key.
 `hit` is one INSERT … ON CONFLICT … DO UPDATE … RETURNING statement, atomic under any
 number of workers; `hit_many` counts several limits in one such statement. It runs outside
 the caller's transaction only if the caller is outside one: call it before a service opens
-its transaction, so a counted attempt stays counted.
+its transaction, so a counted attempt stays counted. A service may instead count inside its
+transaction (`counting`, as the client's submit does) if every path that rolls the
+transaction back counts again.
 
 The client's address comes from clinic/client_ip.py (shared with the login lockout):
 REMOTE_ADDR unless settings.TRUSTED_PROXY_COUNT says how many reverse proxies append to
@@ -120,40 +122,71 @@ def hit_many(*attempts: tuple[str, object]) -> list[Decision]:
     order and cannot deadlock. Each pair must be distinct (a row can be upserted once per
     statement).
     """
-    rates = [rate_for(scope) for scope, _ in attempts]
-    if not settings.RATELIMIT_ENABLED:
+    upsert = counting(*attempts)
+    if upsert.sql is None:
+        return upsert.decisions([])
+    with connection.cursor() as cursor:
+        cursor.execute(upsert.sql, upsert.params)
+        counts = [count for _, count in sorted(cursor.fetchall())]
+    return upsert.decisions(counts)
+
+
+@dataclass(frozen=True)
+class Counting:
+    """`hit_many`'s upsert, for a caller that runs it as part of a statement of its own
+    (the client's submit counts inside its transaction, in the statement that locks the
+    link: one round trip and no commit of its own).
+
+    `sql` is an INSERT … RETURNING "key", "count" (None when rate limiting is off);
+    `decisions` takes the returned counts ordered by key.
+    """
+
+    sql: str | None
+    params: list[object]
+    attempts: tuple[tuple[str, object], ...]
+    rates: tuple[Rate, ...]
+    keys: tuple[str, ...]
+    retry_after: tuple[int, ...]
+
+    def decisions(self, counts_by_key: list[int]) -> list[Decision]:
+        if self.sql is None:
+            return [
+                Decision(scope, True, 0, rate.limit, 0)
+                for (scope, _), rate in zip(self.attempts, self.rates, strict=True)
+            ]
+        counts = dict(zip(sorted(self.keys), counts_by_key, strict=True))
+        if secrets.randbelow(_PURGE_ONE_IN) == 0:
+            purge_expired()
         return [
-            Decision(scope, True, 0, rate.limit, 0)
-            for (scope, _), rate in zip(attempts, rates, strict=True)
+            Decision(scope, counts[key] <= rate.limit, counts[key], rate.limit, wait)
+            for (scope, _), key, rate, wait in zip(
+                self.attempts, self.keys, self.rates, self.retry_after, strict=True
+            )
         ]
+
+
+def counting(*attempts: tuple[str, object]) -> Counting:
+    """The upsert that counts one attempt for each (scope, identity) pair (see hit_many)."""
+    rates = tuple(rate_for(scope) for scope, _ in attempts)
+    keys = tuple(_key(scope, identity) for scope, identity in attempts)
+    if not settings.RATELIMIT_ENABLED:
+        return Counting(None, [], attempts, rates, keys, tuple(0 for _ in attempts))
     now = timezone.now()
     windows = [_window(rate, now) for rate in rates]
-    keys = [_key(scope, identity) for scope, identity in attempts]
     rows = sorted(zip(keys, (s for s, _ in attempts), (w for w, _ in windows), strict=True))
     table = RateLimitBucket._meta.db_table
     values = ", ".join(["(%s, %s, %s, 1)"] * len(rows))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO "{table}" AS b ("key", "scope", "window_start", "count")
-            VALUES {values}
-            ON CONFLICT ("key") DO UPDATE SET
-                "count" = CASE WHEN b."window_start" >= EXCLUDED."window_start"
-                               THEN LEAST(b."count" + 1, 2147483647) ELSE 1 END,
-                "window_start" = GREATEST(b."window_start", EXCLUDED."window_start")
-            RETURNING "key", "count"
-            """,  # noqa: S608 - the table name comes from the model, values are parameters
-            [value for row in rows for value in row],
-        )
-        counts = dict(cursor.fetchall())
-    if secrets.randbelow(_PURGE_ONE_IN) == 0:
-        purge_expired()
-    return [
-        Decision(scope, counts[key] <= rate.limit, counts[key], rate.limit, retry_after)
-        for (scope, _), key, rate, (_, retry_after) in zip(
-            attempts, keys, rates, windows, strict=True
-        )
-    ]
+    sql = f"""
+        INSERT INTO "{table}" AS b ("key", "scope", "window_start", "count")
+        VALUES {values}
+        ON CONFLICT ("key") DO UPDATE SET
+            "count" = CASE WHEN b."window_start" >= EXCLUDED."window_start"
+                           THEN LEAST(b."count" + 1, 2147483647) ELSE 1 END,
+            "window_start" = GREATEST(b."window_start", EXCLUDED."window_start")
+        RETURNING "key", "count"
+    """  # noqa: S608 - the table name comes from the model, values are parameters
+    params: list[object] = [value for row in rows for value in row]
+    return Counting(sql, params, attempts, rates, keys, tuple(w for _, w in windows))
 
 
 def exhausted(scope: str, identity: object) -> Decision:

@@ -9,6 +9,10 @@ starts empty under a new key. Re-saving an existing session (the client's submit
 idle refresh) is one UPDATE in autocommit instead of BEGIN, an ORM UPDATE and COMMIT; as
 in Django, a row that is gone (signed out elsewhere, deactivated) raises UpdateError.
 Creating, deleting and clearsessions are Django's.
+
+A view may save the session itself inside its transaction (the client's submit does, so
+its "saved" mark commits with the forms): SessionMiddleware's save at the end of that
+request then finds the same data already committed and sends nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from django.utils import timezone
 
 
 class SessionStore(db.SessionStore):
+    _committed: str | None = None  # session_data this request's UPDATE committed
+
     def load(self) -> dict[str, Any]:
         model = self.model
         table = model._meta.db_table
@@ -41,17 +47,22 @@ class SessionStore(db.SessionStore):
         if must_create or self.session_key is None:
             super().save(must_create=must_create)  # a new row: Django's create path
             return
-        data = self._get_session(no_load=False)
+        encoded = self.encode(self._get_session(no_load=False))
+        if encoded == self._committed:
+            return  # saved earlier in this request, expiry pushed then: nothing new
         model = self.model
+        connection = connections[router.db_for_write(model)]
         try:
-            with connections[router.db_for_write(model)].cursor() as cursor:
+            with connection.cursor() as cursor:
                 cursor.execute(
                     f'UPDATE "{model._meta.db_table}" '  # noqa: S608 - the model's table
                     'SET "session_data" = %s, "expire_date" = %s WHERE "session_key" = %s',
-                    [self.encode(data), self.get_expiry_date(), self.session_key],
+                    [encoded, self.get_expiry_date(), self.session_key],
                 )
                 updated = cursor.rowcount
         except DatabaseError as error:
             raise UpdateError from error  # as Django's save()
         if updated != 1:
             raise UpdateError
+        # Only once committed (at once in autocommit): a rolled-back save is no save.
+        connection.on_commit(lambda: setattr(self, "_committed", encoded))

@@ -5,17 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from clinic import ratelimit
 from clinic.models import TherapySession
 from clinic.rows import columns, fetch_instance
+from rri_forms.form_input import ParsedAnswers
 from rri_forms.models import ClientLink, Instrument
-from rri_forms.selectors import instruments_by_ids
+from rri_forms.selectors import _VERSIONS_SQL, instruments_by_ids, link_instruments
 from rri_forms.services.recording import (
     AdministrationRows,
     SessionIds,
@@ -32,12 +34,16 @@ class Outcome(Enum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     INCOMPLETE = "incomplete"
+    RATELIMITED = "ratelimited"  # `refusal` says which limit
+    UNKNOWN = "unknown"  # no such link
 
 
 @dataclass(frozen=True)
 class SubmitResult:
     outcome: Outcome
-    link: ClientLink
+    link: ClientLink | None
+    refusal: ratelimit.Decision | None = None
+    parsed: ParsedAnswers | None = None  # when the service parsed the answers (`parse`)
 
 
 def answers_digest(answers: dict[int, dict[int, int]]) -> str:
@@ -48,53 +54,95 @@ def answers_digest(answers: dict[int, dict[int, int]]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _locked_link(link_id: int) -> ClientLink:
+def _locked_link(
+    link_id: int, upsert: ratelimit.Counting | None
+) -> tuple[ClientLink | None, list[int]]:
     """The link row, locked FOR UPDATE together with its therapy session's row (as
     select_for_update with select_related did), with that session's dyad id as
-    `session_dyad_id`. Plain SQL (clinic/rows.py): the ORM spent ~0.8 ms of CPU on this."""
+    `session_dyad_id` and its instruments' row versions (`instrument_versions`, for
+    link_instruments' cache); and the rate-limit counts of `upsert`, which runs in the
+    same statement. Plain SQL (clinic/rows.py): the ORM spent ~0.8 ms of CPU on this."""
     table, sessions = ClientLink._meta.db_table, TherapySession._meta.db_table
+    # The same row versions link_for_form reads (the form's GET), here for alias l.
+    versions = _VERSIONS_SQL.format(instrument=Instrument._meta.db_table, link="l")
+    counted = upsert is not None and upsert.sql is not None
+    with_counts = f"WITH rl AS ({upsert.sql}) " if counted else ""  # type: ignore[union-attr]
+    counts = '(SELECT array_agg("count" ORDER BY "key") FROM rl)' if counted else "NULL"
+    # Table and column names from _meta, the upsert's SQL from ratelimit: values are params.
     sql = (
-        f'SELECT {columns(ClientLink, "l")}, s."dyad_id" FROM "{table}" l '  # noqa: S608
-        f'JOIN "{sessions}" s ON s."id" = l."session_id" WHERE l."id" = %s FOR UPDATE'
+        f'{with_counts}SELECT {columns(ClientLink, "l")}, s."dyad_id", {versions}, {counts} '  # noqa: S608
+        f'FROM "{table}" l JOIN "{sessions}" s ON s."id" = l."session_id" '
+        'WHERE l."id" = %s FOR UPDATE'
     )
-    link = fetch_instance(ClientLink, sql, [link_id], extra=["session_dyad_id"])
+    params = [*(upsert.params if counted else []), link_id]  # type: ignore[union-attr]
+    extra = ["session_dyad_id", "instrument_versions", "rate_counts"]
+    link = fetch_instance(ClientLink, sql, params, extra=extra)
     if link is None:
-        raise ClientLink.DoesNotExist(link_id)
-    return link
+        return None, []
+    return link, link.rate_counts or []
 
 
 def client_forms_submit(
     *,
     link_id: int,
     submission_id: uuid.UUID,
-    answers: dict[int, dict[int, int]],
+    answers: dict[int, dict[int, int]] | None = None,
     instruments: Sequence[Instrument] | None = None,
+    parse: Callable[[list[Instrument]], ParsedAnswers] | None = None,
+    rate_limits: Sequence[tuple[str, object]] = (),
+    before_commit: Callable[[], None] | None = None,
 ) -> SubmitResult:
     """Store every answered form of the link, or nothing.
 
     The link row is locked for the duration, so two simultaneous submits are serialised:
     the second finds the link used and is told whether it was the same submission.
 
-    `instruments`: the link's instrument rows if the caller already has them (the view
-    parsed the answers with them); used only if they are exactly the locked link's
-    instrument ids, in order, and read again otherwise.
+    Give either `answers`, with the link's instrument rows in `instruments` if the caller
+    has them (used only if they are exactly the locked link's instruments, in order; read
+    again otherwise), or `parse`, which turns the locked link's instruments into answers
+    (the client's form: no read of the link before the transaction).
+
+    `rate_limits` (scope, identity) are counted in the statement that locks the link, so
+    inside the transaction; a refusal commits only the counts. Every path that rolls the
+    transaction back counts them again outside it, so an attempt stays counted. (One whose
+    database connection fails mid-transaction is not: nothing of it is stored, and with the
+    database gone a second count would fail too.)
+
+    `before_commit` runs after the forms are written, inside the transaction (the client's
+    view stores its "saved" mark in the session there, so the mark and the forms commit
+    together).
     """
-    digest = answers_digest(answers)
+    upsert = ratelimit.counting(*rate_limits) if rate_limits else None
     try:
         with transaction.atomic():
-            link = _locked_link(link_id)
+            link, counts = _locked_link(link_id, upsert)
+            if link is None:
+                return SubmitResult(Outcome.UNKNOWN, None)
+            refusal = ratelimit.first_refusal(*upsert.decisions(counts)) if upsert else None
+            if refusal is not None:
+                return SubmitResult(Outcome.RATELIMITED, link, refusal=refusal)
+            ids = [int(i) for i in link.instrument_ids]
+            parsed = None
+            if parse is not None:
+                instruments = link_instruments(link)
+                parsed = parse(list(instruments))
+                answers = parsed.answers
+            elif instruments is None or [i.pk for i in instruments] != ids:
+                instruments = instruments_by_ids(ids)
+            answers = answers or {}
+            digest = answers_digest(answers)
             if link.used_at is not None:
                 if link.submission_id == submission_id:
                     same = link.submission_digest == digest
-                    return SubmitResult(Outcome.REPLAYED if same else Outcome.CONFLICT, link)
-                return SubmitResult(Outcome.USED, link)
+                    outcome = Outcome.REPLAYED if same else Outcome.CONFLICT
+                    return SubmitResult(outcome, link, parsed=parsed)
+                return SubmitResult(Outcome.USED, link, parsed=parsed)
             if link.revoked_at is not None:
-                return SubmitResult(Outcome.REVOKED, link)
+                return SubmitResult(Outcome.REVOKED, link, parsed=parsed)
             if link.expires_at <= timezone.now():
-                return SubmitResult(Outcome.EXPIRED, link)
-            ids = [int(i) for i in link.instrument_ids]
-            if instruments is None or [i.pk for i in instruments] != ids:
-                instruments = instruments_by_ids(ids)
+                return SubmitResult(Outcome.EXPIRED, link, parsed=parsed)
+            if parsed is not None and not parsed.complete:
+                return SubmitResult(Outcome.INCOMPLETE, link, parsed=parsed)
             now = timezone.now()
             rows: list[AdministrationRows] = []
             for instrument in instruments:
@@ -106,7 +154,7 @@ def client_forms_submit(
                     submitted_by=None,
                 )
                 if built.result.missing:
-                    return SubmitResult(Outcome.INCOMPLETE, link)
+                    return SubmitResult(Outcome.INCOMPLETE, link, parsed=parsed)
                 rows.append(built)
             link.used_at = now
             link.submission_id = submission_id
@@ -119,11 +167,16 @@ def client_forms_submit(
                     '"submission_id" = %s, "submission_digest" = %s WHERE "id" = %s',
                     [now, submission_id, digest, link.pk],
                 )
+            if before_commit is not None:
+                before_commit()
     except IntegrityError:
         # A form of this session was stored by another path (e.g. a re-issued link), or
-        # the submission id belongs to another link: the transaction kept nothing of ours.
+        # the submission id belongs to another link: the transaction kept nothing of ours,
+        # not even the attempt's counts, so they are counted again.
         # (No savepoint around the inserts: rolling the whole transaction back is the same
         # outcome, two statements cheaper on every submit.)
+        if rate_limits:
+            ratelimit.hit_many(*rate_limits)
         link = ClientLink.objects.select_related("session").get(pk=link_id)
         return SubmitResult(Outcome.USED, link)
-    return SubmitResult(Outcome.SAVED, link)
+    return SubmitResult(Outcome.SAVED, link, parsed=parsed)

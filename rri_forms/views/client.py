@@ -8,10 +8,12 @@ answers. Every page here is private and never cached.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 
 import pghistory
+from django.contrib.sessions.backends.base import SessionBase, UpdateError
 from django.core import signing
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -24,7 +26,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic import ratelimit
-from rri_forms.form_input import parse_answers
+from clinic.session_security import refresh_idle_expiry
+from rri_forms.form_input import ParsedAnswers, parse_answers
 from rri_forms.models import ClientLink, Instrument
 from rri_forms.rendering import render_items
 from rri_forms.selectors import link_for_form, link_instruments, with_instrument_versions
@@ -41,9 +44,9 @@ def _problem(request: HttpRequest, reason: str, status: int) -> HttpResponse:
     return render(request, "rri_forms/client/problem.html", {"reason": reason}, status=status)
 
 
-def _link_from_request(request: HttpRequest, *, with_dyad: bool = False) -> ClientLink | None:
-    """The link this browser is answering for. Only the start page needs the dyad (names);
-    the form's GET and POST skip that five-table join (~1 ms of CPU per request)."""
+def _link_id(request: HttpRequest) -> int | None:
+    """The id of the link this browser is answering for: from the session or, for a POST
+    whose session expired while the client was answering, the form's signed reference."""
     link_id = request.session.get(SESSION_KEY)
     if link_id is None and request.method == "POST":
         try:
@@ -54,6 +57,15 @@ def _link_from_request(request: HttpRequest, *, with_dyad: bool = False) -> Clie
             link_id = None
         if link_id is not None:
             request.session[SESSION_KEY] = link_id
+    if not isinstance(link_id, int) or isinstance(link_id, bool):
+        return None
+    return link_id
+
+
+def _link_from_request(request: HttpRequest, *, with_dyad: bool = False) -> ClientLink | None:
+    """The link this browser is answering for. Only the start page needs the dyad (names);
+    the form's GET skips that five-table join (~1 ms of CPU per request)."""
+    link_id = _link_id(request)
     if link_id is None:
         return None
     if not with_dyad:
@@ -156,13 +168,13 @@ def _form_context(  # type: ignore[no-untyped-def]
 
 
 def _form_page(  # type: ignore[no-untyped-def]
-    request, link, instruments, parsed=None, submission_id=None, status=200, save_failed=False
+    request, link_id, instruments, parsed=None, submission_id=None, status=200, save_failed=False
 ):
     context = _form_context(
         instruments,
         parsed,
         submission_id or uuid.uuid4(),
-        signing.dumps(link.pk, salt=_SIGN_SALT),
+        signing.dumps(link_id, salt=_SIGN_SALT),
         save_failed,
     )
     return render(request, "rri_forms/client/form.html", context, status=status)
@@ -208,59 +220,104 @@ def _unanswered_form_page(
 @never_cache
 @require_http_methods(["GET", "POST"])
 def client_form(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _submit(request)
     link = _link_from_request(request)
-    if request.method == "POST" and link is not None and link.state == ClientLink.State.USED:
-        # A retry of a submit that already went through lands on the same result.
-        return _submit(request, link)
     problem = _unusable(request, link)
     if problem is not None:
         return problem
-    if request.method == "POST":
-        return _submit(request, link)
     return _unanswered_form_page(request, link, link_instruments(link))
 
 
-def _submit(request: HttpRequest, link: ClientLink) -> HttpResponse:
-    refusal = ratelimit.first_refusal(
-        *ratelimit.hit_many(
-            ("client_submit_link", link.pk),
-            ("client_submit_ip", ratelimit.client_ip(request)),
-        )
+def _submit(request: HttpRequest) -> HttpResponse:
+    """The form's POST. The link is not read before the service's transaction: the service
+    locks it, counts the rate limits in that same statement, checks it (used, revoked,
+    expired: the answers to a retry of a completed submit land on the same result) and
+    parses the answers with its instruments (docs/benchmarks.md: a submit is one
+    transaction of a few statements)."""
+    link_id = _link_id(request)
+    if link_id is None:
+        return _problem(request, "unknown", 404)
+    limits = (
+        ("client_submit_link", link_id),
+        ("client_submit_ip", ratelimit.client_ip(request)),
     )
-    if refusal is not None:
-        return ratelimit.ratelimited(request, refusal, lean=True)
-    instruments = link_instruments(link)
     try:
         submission_id = uuid.UUID(request.POST.get("submission_id", ""))
     except ValueError:
+        refusal = ratelimit.first_refusal(*ratelimit.hit_many(*limits))  # counted all the same
+        if refusal is not None:
+            return ratelimit.ratelimited(request, refusal, lean=True)
         return _problem(request, "bad_request", 400)
-    parsed = parse_answers(instruments, request.POST)
-    if not parsed.complete and link.used_at is None:
-        return _form_page(request, link, instruments, parsed, submission_id, status=200)
+    parsed_with: list[tuple[list[Instrument], ParsedAnswers]] = []
+
+    def parse(instruments: list[Instrument]) -> ParsedAnswers:
+        parsed = parse_answers(instruments, request.POST)
+        parsed_with.append((instruments, parsed))
+        return parsed
+
+    session = request.session
+    saved_before = session.get(SAVED_KEY)
     try:
-        with pghistory.context(client_link=link.pk):  # the history's actor: this client link
+        with pghistory.context(client_link=link_id):  # the history's actor: this client link
             result = client_forms_submit(
-                link_id=link.pk,
+                link_id=link_id,
                 submission_id=submission_id,
-                answers=parsed.answers,
-                instruments=instruments,
+                parse=parse,
+                rate_limits=limits,
+                before_commit=functools.partial(_mark_saved, session, link_id),
             )
     except (OperationalError, InterfaceError):
+        if not parsed_with:
+            raise  # nothing read yet: the generic 503 (clinic/errors.py)
         # The database failed mid-save: the transaction kept nothing. Give the answers
         # back, checked, so the client only has to press Send again (same submission id).
+        instruments, parsed = parsed_with[-1]
+        _unmark(session, saved_before)
         response = _form_page(
-            request, link, instruments, parsed, submission_id, status=503, save_failed=True
+            request, link_id, instruments, parsed, submission_id, status=503, save_failed=True
         )
         response["Retry-After"] = "30"
         return response
-    if result.outcome in (Outcome.SAVED, Outcome.REPLAYED):
-        request.session[SAVED_KEY] = link.pk
+    outcome = result.outcome
+    if outcome == Outcome.SAVED:
         return redirect("client_saved")
-    if result.outcome == Outcome.INCOMPLETE:
-        return _form_page(request, link, instruments, parsed, submission_id)
-    if result.outcome == Outcome.CONFLICT:
+    _unmark(session, saved_before)  # a mark set before a rollback (failed commit) goes too
+    if outcome == Outcome.REPLAYED:
+        session[SAVED_KEY] = link_id
+        return redirect("client_saved")
+    if outcome == Outcome.RATELIMITED:
+        return ratelimit.ratelimited(request, result.refusal, lean=True)
+    if outcome == Outcome.UNKNOWN:
+        return _problem(request, "unknown", 404)
+    if outcome == Outcome.INCOMPLETE:
+        instruments, parsed = parsed_with[-1]
+        return _form_page(request, link_id, instruments, parsed, submission_id)
+    if outcome == Outcome.CONFLICT:
         return _problem(request, "conflict", 409)
-    return _problem(request, result.outcome.value, 410)
+    return _problem(request, outcome.value, 410)
+
+
+def _mark_saved(session: SessionBase, link_id: int) -> None:
+    """Inside the submit's transaction: the "saved" mark commits with the forms (one
+    commit, and no window in which the forms are stored but the browser not told)."""
+    session[SAVED_KEY] = link_id
+    refresh_idle_expiry(session)  # as the middleware will: its save then finds this done
+    try:
+        session.save()
+    except UpdateError as error:
+        if error.__cause__ is not None:
+            raise error.__cause__ from None  # a database error: the transaction must fail
+        # Otherwise the session row is gone: SessionMiddleware reports it, as before.
+
+
+def _unmark(session: SessionBase, saved_before: object) -> None:
+    if session.get(SAVED_KEY) == saved_before:
+        return
+    if saved_before is None:
+        del session[SAVED_KEY]
+    else:
+        session[SAVED_KEY] = saved_before
 
 
 @never_cache

@@ -44,8 +44,11 @@ def test_unknown_or_malformed_link_ids_read_as_none():
 def test_locked_link_equals_the_orm_row_and_carries_the_dyad(personas):
     link, _token = link_issue(actor_user=personas.therapist_a1.user, session=personas.session_a1)
     with transaction.atomic():
-        locked = _locked_link(link.pk)
+        locked, counts = _locked_link(link.pk, None)
     assert _fields(locked) == _fields(ClientLink.objects.get(pk=link.pk))
     assert locked.session_dyad_id == personas.session_a1.dyad_id
-    with pytest.raises(ClientLink.DoesNotExist):
-        _locked_link(10**9)
+    assert counts == []  # nothing counted without an upsert
+    versions = dict(v.split(":") for v in locked.instrument_versions)
+    assert sorted(int(pk) for pk in versions) == sorted(link.instrument_ids)
+    with transaction.atomic():
+        assert _locked_link(10**9, None) == (None, [])
