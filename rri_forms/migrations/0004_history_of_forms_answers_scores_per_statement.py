@@ -7,7 +7,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rri_forms", "0002_append_only_history_of_forms_and_links"),
+        ("rri_forms", "0003_answers_checked_against_their_instrument_scales"),
     ]
 
     operations = [
