@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from clinic.history import HISTORY_SOURCES, ClientEvent, DyadEvent, TherapySessionEvent
-from clinic.models import TherapySession
+from clinic.models import AccessLog, TherapySession
 from rri_forms.history import AdministrationEvent, AnswerEvent, ClientLinkEvent, ScoreEvent
 from rri_forms.models import Instrument
 from rri_forms.services.links import link_issue
@@ -138,3 +138,52 @@ def test_history_queryset_delete_is_refused_too(personas):
     with pytest.raises(DatabaseError, match="pgtrigger: Cannot"), transaction.atomic():
         ClientEvent.objects.all().delete()
     assert ClientEvent.objects.count() >= 3
+
+
+@pytest.fixture
+def access_entry(personas):
+    return AccessLog.objects.create(
+        clinic=personas.clinic_a,
+        staff=personas.supervisor_a,
+        action=AccessLog.Action.VIEW_DYAD,
+        client_id=personas.dyad_a1.client_id,
+        object_type="dyad",
+        object_id=personas.dyad_a1.pk,
+        path="/dyads/1/",
+    )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE clinic_accesslog SET staff_id = staff_id WHERE id = %s",
+        "UPDATE clinic_accesslog SET client_id = NULL WHERE id = %s",
+        "DELETE FROM clinic_accesslog WHERE id = %s",
+    ],
+    ids=["update-noop", "update-client", "delete"],
+)
+def test_access_log_rows_cannot_be_updated_or_deleted(access_entry, statement):
+    with (
+        pytest.raises(DatabaseError, match="pgtrigger: Cannot"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement, [access_entry.pk])
+    assert AccessLog.objects.filter(pk=access_entry.pk, client_id=access_entry.client_id).exists()
+
+
+def test_access_log_orm_writes_are_refused_too(access_entry):
+    with pytest.raises(DatabaseError, match="pgtrigger: Cannot"), transaction.atomic():
+        AccessLog.objects.filter(pk=access_entry.pk).update(detail="forged")
+    with pytest.raises(DatabaseError, match="pgtrigger: Cannot"), transaction.atomic():
+        AccessLog.objects.all().delete()
+    assert AccessLog.objects.get(pk=access_entry.pk).detail == ""
+
+
+def test_erasing_a_client_leaves_its_access_log_rows_untouched(access_entry, personas, login):
+    client = personas.dyad_a1.client
+    http = login("admin_a")
+    response = http.post_form(reverse("client_erase", args=[client.pk]), {"confirm": client.code})
+    assert response.status_code == 302
+    kept = AccessLog.objects.get(pk=access_entry.pk)
+    assert (kept.client_id, kept.detail, kept.path) == (client.pk, "", "/dyads/1/")
