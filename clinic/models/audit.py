@@ -55,3 +55,37 @@ class AccessLog(models.Model):
         if self.client_id is None:
             return None
         return Client._base_manager.filter(pk=self.client_id).first()
+
+
+class StaffSecurityEvent(models.Model):
+    """An admin's action on a colleague's sign-in (who, whom, what, when); append-only.
+
+    Issuing a password link or resetting the second factor lets the admin sign in as the
+    colleague, so each one is recorded here, next to deactivations and role changes.
+    """
+
+    class Action(models.TextChoices):
+        PASSWORD_LINK = "password_link", _("Issued a set-password link")
+        TWO_FACTOR_RESET = "two_factor_reset", _("Reset two-step sign-in")
+        DEACTIVATED = "deactivated", _("Deactivated the account")
+        REACTIVATED = "reactivated", _("Reactivated the account")
+        ROLE_CHANGED = "role_changed", _("Changed the role")
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("staff security event")
+        verbose_name_plural = _("staff security events")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["clinic", "-at"], name="staffsecurity_clinic_at")]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target}"
