@@ -289,6 +289,7 @@ RATELIMITS = {
     "client_submit_ip": env_str("RATELIMIT_CLIENT_SUBMIT_IP", "60/10m"),
     "link_email_staff": env_str("RATELIMIT_LINK_EMAIL_STAFF", "10/h"),
     "link_email_client": env_str("RATELIMIT_LINK_EMAIL_CLIENT", "5/d"),
+    "login_ip": env_str("RATELIMIT_LOGIN_IP", "30/10m"),  # sign-in attempts per address
 }
 # Reverse proxies in front of the app that append to X-Forwarded-For. 0: the client's
 # address is REMOTE_ADDR and X-Forwarded-For is ignored (it is whatever the client sent).
