@@ -105,8 +105,10 @@ def staff_create(
 ) -> StaffMember:
     """A new sign-in without a password: the person sets one through an invitation link."""
     actor = _admin_over(actor_user)
-    username = username.strip()
     user_model = get_user_model()
+    # Normalised (NFKC) before validation: full_clean() would normalise only after checking
+    # the characters, so "¼" would be stored as "1⁄4", which the username rule refuses.
+    username = user_model.normalize_username(username.strip())
     if user_model.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken; choose another.")})
     user = user_model(username=username, email=email.strip())
@@ -254,9 +256,10 @@ def clinic_create(
     clinic.full_clean()
     clinic.save()
     user_model = get_user_model()
-    if user_model.objects.filter(username__iexact=admin_username.strip()).exists():
+    admin_username = user_model.normalize_username(admin_username.strip())
+    if user_model.objects.filter(username__iexact=admin_username).exists():
         raise ValidationError({"username": _("This username is taken; choose another.")})
-    user = user_model(username=admin_username.strip(), email=email.strip())
+    user = user_model(username=admin_username, email=email.strip())
     user.set_unusable_password()
     user.full_clean(exclude=["password"])
     user.save()
