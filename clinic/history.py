@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import pghistory
 import pghistory.middleware
+import pgtrigger
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -32,11 +33,18 @@ from clinic.models.tenancy import Clinic, StaffMember, Supervision
 
 
 def track(model: type[models.Model], *, exclude: list[str] | None = None) -> type[models.Model]:
-    """Create `<Model>Event` in the model's app: inserts, updates and deletes, append-only."""
+    """Create `<Model>Event` in the model's app: inserts, updates and deletes, append-only.
+
+    Columns in `exclude` are not copied; a change of one of them alone still leaves an
+    "update" event (who changed the row, and when, but not to what)."""
+    update = pghistory.UpdateEvent()
+    if exclude:
+        every_column = [field.name for field in model._meta.concrete_fields]
+        update = pghistory.UpdateEvent(condition=pgtrigger.AnyChange(*every_column))
     return pghistory.create_event_model(
         model,
         pghistory.InsertEvent(),
-        pghistory.UpdateEvent(),
+        update,
         pghistory.DeleteEvent(),
         exclude=exclude,
         model_name=f"{model.__name__}Event",
@@ -48,7 +56,10 @@ def track(model: type[models.Model], *, exclude: list[str] | None = None) -> typ
     )
 
 
-ClientEvent = track(Client)
+# The client's first name and email stay out of the history: it cannot be rewritten, so an
+# erasure or pseudonymisation could never remove them from it. The code (pseudonymous by
+# rule) and the rest are kept.
+ClientEvent = track(Client, exclude=["display_name", "email"])
 DyadEvent = track(Dyad)
 TherapySessionEvent = track(TherapySession)
 # Who may see what is decided by these rows: their changes are kept like clinical ones.

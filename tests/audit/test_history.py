@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+import pghistory.models
 import pytest
+from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
@@ -87,7 +89,8 @@ def test_raw_sql_and_deletes_are_recorded_too(personas):
     client = personas.dyad_a2.client
     with connection.cursor() as cursor:
         cursor.execute("UPDATE clinic_client SET display_name = 'Sam' WHERE id = %s", [client.pk])
-    assert ClientEvent.objects.get(pgh_obj_id=client.pk, pgh_label="update").display_name == "Sam"
+    update = ClientEvent.objects.get(pgh_obj_id=client.pk, pgh_label="update")
+    assert update.code == client.code  # the row as it is now, without name and email
     session = personas.session_a2
     session_pk = session.pk
     session.delete()
@@ -187,3 +190,32 @@ def test_erasing_a_client_leaves_its_access_log_rows_untouched(access_entry, per
     assert response.status_code == 302
     kept = AccessLog.objects.get(pk=access_entry.pk)
     assert (kept.client_id, kept.detail, kept.path) == (client.pk, "", "/dyads/1/")
+
+
+def _history_text() -> str:
+    """Every row of every append-only event table, as JSON text."""
+    texts = []
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            if issubclass(model, pghistory.models.Event):
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"SELECT row_to_json(e)::text FROM {table} e")  # noqa: S608
+                texts.extend(row[0] for row in cursor.fetchall())
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("request_name", ["client_pseudonymise", "client_erase"])
+def test_no_history_row_holds_a_clients_name_or_email(personas, login, request_name):
+    """Names and emails are never copied into the history, so a privacy request that
+    removes them from the client leaves them nowhere (the history cannot be rewritten)."""
+    client = personas.dyad_a1.client
+    http = login("admin_a")
+    edit = {"code": client.code, "display_name": "Marguerite", "email": "marguerite@example.org"}
+    assert http.post_form(reverse("client_edit", args=[client.pk]), edit).status_code == 302
+    update = ClientEvent.objects.filter(pgh_obj_id=client.pk, pgh_label="update").get()
+    assert update.pgh_context["staff"] == personas.admin_a.pk  # the edit itself is recorded
+    response = http.post_form(reverse(request_name, args=[client.pk]), {"confirm": client.code})
+    assert response.status_code == 302
+    history = _history_text()
+    assert client.code in history  # the history is there, and holds the (pseudonymous) code
+    assert "Marguerite" not in history and "marguerite@example.org" not in history
