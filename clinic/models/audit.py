@@ -20,6 +20,7 @@ class AccessLog(models.Model):
     class Action(models.TextChoices):
         VIEW_DYAD = "view_dyad", _("Viewed a dyad")
         VIEW_SESSION = "view_session", _("Viewed a session")
+        VIEW_CLIENT = "view_client", _("Opened a client's details")
         # Dashboards list many clients' codes and scores at once; one row per page view.
         VIEW_DASHBOARD = "view_dashboard", _("Viewed a dashboard")
         EXPORT = "export", _("Exported data")
