@@ -7,4 +7,4 @@ class ClinicConfig(AppConfig):
     verbose_name = _("Clinic")
 
     def ready(self) -> None:
-        from clinic import session_security  # noqa: F401  (signal receivers)
+        from clinic import checks, session_security  # noqa: F401  (registers checks, receivers)

@@ -23,7 +23,7 @@ def log_access(
         clinic=member.clinic,
         staff=member,
         action=action,
-        client=client,
+        client_id=client.pk if client is not None else None,
         object_type=obj._meta.model_name if obj is not None else "",
         object_id=obj.pk if obj is not None else None,
         detail=detail[:300],

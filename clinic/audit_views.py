@@ -1,5 +1,6 @@
-"""The audit trail page (clinic admins only): reads from the access log and writes from
-the append-only history tables, one timeline, filtered and paginated.
+"""The audit trail page (clinic admins only): reads from the access log, writes from the
+append-only history tables and admins' actions on colleagues' sign-ins (StaffSecurityEvent),
+one timeline, filtered and paginated.
 
 Every event is scoped to the admin's clinic through its dyad or client. A row whose
 client was erased is still found through the history of its dyad, session or form
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_GET
 from clinic import access
 from clinic.forms import DateInput
 from clinic.history import HISTORY_SOURCES, DyadEvent
-from clinic.models import AccessLog, Client, Clinic, Dyad, StaffMember
+from clinic.models import AccessLog, Client, Clinic, Dyad, StaffMember, StaffSecurityEvent
 
 PAGE_SIZE = 50
 
@@ -45,6 +46,7 @@ class AuditFilterForm(forms.Form):
             ("", gettext_lazy("Reads and changes")),
             ("read", gettext_lazy("Reads only")),
             ("write", gettext_lazy("Changes only")),
+            ("security", gettext_lazy("Staff sign-in changes only")),
         ],
     )
 
@@ -89,9 +91,11 @@ def _bounds(clinic: Clinic, start, end):  # type: ignore[no-untyped-def]
 
 
 def _timeline_sql(clinic_id: int) -> tuple[str, list[object]]:
-    """One UNION ALL over the access log and every registered history table, with the
-    columns: kind, source, at, action, object_type, object_id, staff_ref, link_ref, path,
-    client_id, seq. Only names from models and constants are interpolated."""
+    """One UNION ALL over the access log, every registered history table and the staff
+    security events, with the columns: kind, source, at, action, object_type, object_id,
+    staff_ref, link_ref, path, client_id, seq (a security event puts its detail in
+    object_type and the colleague acted on in object_id). Only names from models and
+    constants are interpolated."""
     dyad_table = Dyad._meta.db_table
     dyad_events = DyadEvent._meta.db_table
     sql_parts = [
@@ -131,6 +135,13 @@ def _timeline_sql(clinic_id: int) -> tuple[str, list[object]]:
         FROM "{log_table}" a WHERE a."clinic_id" = %s"""  # noqa: S608
     )
     params.append(clinic_id)
+    security_table = StaffSecurityEvent._meta.db_table
+    selects.append(
+        f"""SELECT 'security' AS kind, -2 AS source, s."at", s."action", s."detail",
+            s."target_id", s."actor_id"::text, NULL, '', NULL::bigint, s."id"
+        FROM "{security_table}" s WHERE s."clinic_id" = %s"""  # noqa: S608
+    )
+    params.append(clinic_id)
     sql_parts.append("\nUNION ALL\n".join(selects))
     sql_parts.append(") SELECT * FROM timeline")
     return "\n".join(sql_parts), params
@@ -146,8 +157,9 @@ class Timeline:
             conditions.append("client_id = %s")
             self.params.append(filters["client"].pk)
         if filters.get("staff") is not None:
-            conditions.append("staff_ref = %s")
-            self.params.append(str(filters["staff"].pk))
+            # What they did, and what was done to their sign-in.
+            conditions.append("(staff_ref = %s OR (kind = 'security' AND object_id = %s))")
+            self.params.extend([str(filters["staff"].pk), filters["staff"].pk])
         low, high = filters.get("low"), filters.get("high")
         if low is not None:
             conditions.append("at >= %s")
@@ -196,8 +208,17 @@ def _describe(rows: list[dict[str, object]], clinic: Clinic) -> list[dict[str, o
     client_ids = {row["client_id"] for row in rows if row["client_id"] is not None}
     codes = dict(Client.objects.filter(clinic=clinic, pk__in=client_ids).values_list("pk", "code"))
     read_actions = dict(AccessLog.Action.choices)
+    security_actions = dict(StaffSecurityEvent.Action.choices)
     for row in rows:
-        if row["kind"] == "read":
+        if row["kind"] == "security":
+            detail = row["object_type"]
+            row["what"] = security_actions.get(row["action"], row["action"])
+            if detail:
+                row["what"] = f"{row['what']} ({detail})"
+            row["object"] = _("staff member %(name)s") % {
+                "name": staff.get(str(row["object_id"]), f"#{row['object_id']}")
+            }
+        elif row["kind"] == "read":
             row["what"] = read_actions.get(row["action"], row["action"])
             row["object"] = f"{row['object_type']} #{row['object_id']}" if row["object_id"] else ""
         else:

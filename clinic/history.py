@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pghistory
 import pghistory.middleware
+import pgtrigger
 import psycopg
 from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
@@ -36,12 +37,24 @@ from clinic.models.care import Client, Dyad, TherapySession
 from clinic.models.tenancy import Clinic, StaffMember, Supervision
 
 
-def track(model: type[models.Model], *, exclude: list[str] | None = None) -> type[models.Model]:
-    """Create `<Model>Event` in the model's app: inserts, updates and deletes, append-only."""
+def track(
+    model: type[models.Model],
+    *,
+    exclude: list[str] | None = None,
+    record_excluded_changes: bool = False,
+) -> type[models.Model]:
+    """Create `<Model>Event` in the model's app: inserts, updates and deletes, append-only.
+
+    Columns in `exclude` are not copied. With `record_excluded_changes`, a change of one of
+    them alone still leaves an "update" event (who changed the row and when, not to what)."""
+    update = pghistory.UpdateEvent()
+    if exclude and record_excluded_changes:
+        every_column = [field.name for field in model._meta.concrete_fields]
+        update = pghistory.UpdateEvent(condition=pgtrigger.AnyChange(*every_column))
     return pghistory.create_event_model(
         model,
         pghistory.InsertEvent(),
-        pghistory.UpdateEvent(),
+        update,
         pghistory.DeleteEvent(),
         exclude=exclude,
         model_name=f"{model.__name__}Event",
@@ -53,7 +66,10 @@ def track(model: type[models.Model], *, exclude: list[str] | None = None) -> typ
     )
 
 
-ClientEvent = track(Client)
+# The client's first name and email stay out of the history: it cannot be rewritten, so an
+# erasure or pseudonymisation could never remove them from it. The code (pseudonymous by
+# rule) and the rest are kept.
+ClientEvent = track(Client, exclude=["display_name", "email"], record_excluded_changes=True)
 DyadEvent = track(Dyad)
 TherapySessionEvent = track(TherapySession)
 # Who may see what is decided by these rows: their changes are kept like clinical ones.

@@ -124,7 +124,9 @@ ACCESS_LOG_COLUMNS = [
 
 def access_log_rows(client: Client) -> list[dict[str, object]]:
     return list(
-        AccessLog.objects.filter(client=client).order_by("at", "pk").values(*ACCESS_LOG_COLUMNS)
+        AccessLog.objects.filter(client_id=client.pk)
+        .order_by("at", "pk")
+        .values(*ACCESS_LOG_COLUMNS)
     )
 
 
@@ -275,8 +277,9 @@ def client_pseudonymise(*, actor_user: AbstractBaseUser, client: Client, confirm
 def client_erase(*, actor_user: AbstractBaseUser, client: Client, confirm: str) -> dict[str, int]:
     """Delete the client and every clinical row of theirs, all or nothing.
 
-    Refused while a retention hold is set. The access log's rows stay (their client
-    reference becomes empty); the history tables keep their events (a DBA procedure
+    Refused while a retention hold is set. The access log's rows stay unchanged (they hold
+    the client's id, no foreign key; the log is append-only); the history tables keep their
+    events (a DBA procedure
     removes those, see docs/security.md). Returns the number of rows deleted per table.
     """
     _admin_of(actor_user, client)

@@ -57,7 +57,7 @@ def client_privacy(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "client": client,
             "counts": counts,
-            "access_count": AccessLog.objects.filter(client=client).count(),
+            "access_count": AccessLog.objects.filter(client_id=client.pk).count(),
             "retention_form": RetentionForm(
                 initial={
                     "retention_hold": client.retention_hold,
@@ -171,6 +171,7 @@ def client_erase(request: HttpRequest, pk: int) -> HttpResponse:
             log_access(
                 request,
                 AccessLog.Action.PRIVACY,
+                client=client,
                 obj=client,
                 detail=f"erased client #{client.pk}: {sum(deleted.values())} rows deleted",
             )

@@ -193,7 +193,9 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-if env_bool("BEHIND_TLS_PROXY", False):
+# Behind a TLS proxy, also set TRUSTED_PROXY_COUNT (check clinic.W001 says so).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # HSTS preload is a decision for the owner of the whole registrable domain (it covers
 # every subdomain and is slow to undo), not for this app: SECURE_HSTS_PRELOAD=true opts in.
@@ -287,6 +289,7 @@ RATELIMITS = {
     "client_submit_ip": env_str("RATELIMIT_CLIENT_SUBMIT_IP", "60/10m"),
     "link_email_staff": env_str("RATELIMIT_LINK_EMAIL_STAFF", "10/h"),
     "link_email_client": env_str("RATELIMIT_LINK_EMAIL_CLIENT", "5/d"),
+    "login_ip": env_str("RATELIMIT_LOGIN_IP", "30/10m"),  # sign-in attempts per address
 }
 # Reverse proxies in front of the app that append to X-Forwarded-For. 0: the client's
 # address is REMOTE_ADDR and X-Forwarded-For is ignored (it is whatever the client sent).

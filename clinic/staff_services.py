@@ -4,6 +4,11 @@ Each service is one transaction, checks that the actor is an admin of the member
 and refuses changes that would lock the clinic out or strand clients: the last active admin
 stays an admin, nobody changes their own role or deactivates themselves, and a therapist
 with active dyads keeps the role until those dyads are ended or moved.
+
+Accounts that also operate the installation (Django superusers and `is_staff` users) are
+out of a clinic admin's reach: a password link or a 2FA reset would let the admin sign in
+as the operator. Every password link, 2FA reset, (de)activation and role change is
+recorded as a StaffSecurityEvent in the same transaction (shown on the audit page).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.access import require_staff
 from clinic.integrity import readable_integrity_errors
-from clinic.models import Clinic, Dyad, StaffMember, Supervision
+from clinic.models import Clinic, Dyad, StaffMember, StaffSecurityEvent, Supervision
 
 Role = StaffMember.Role
 
@@ -42,6 +47,24 @@ def _admin_over(actor_user: AbstractBaseUser, member: StaffMember | None = None)
 
 def _locked(member: StaffMember) -> StaffMember:
     return StaffMember.objects.select_for_update().select_related("user").get(pk=member.pk)
+
+
+def _refuse_if_operator(member: StaffMember) -> None:
+    if member.user.is_superuser or member.user.is_staff:
+        raise ValidationError(
+            _(
+                "%(name)s also administers this Dyad installation (Django admin): their "
+                "account is managed by the installation's operator, not on this page. "
+                "Nothing was changed."
+            )
+            % {"name": member.display_name}
+        )
+
+
+def _record(actor: StaffMember, target: StaffMember, action: str, detail: str = "") -> None:
+    StaffSecurityEvent.objects.create(
+        clinic_id=actor.clinic_id, actor=actor, target=target, action=action, detail=detail
+    )
 
 
 def _active_dyads(member: StaffMember) -> int:
@@ -82,8 +105,10 @@ def staff_create(
 ) -> StaffMember:
     """A new sign-in without a password: the person sets one through an invitation link."""
     actor = _admin_over(actor_user)
-    username = username.strip()
     user_model = get_user_model()
+    # Normalised (NFKC) before validation: full_clean() would normalise only after checking
+    # the characters, so "¼" would be stored as "1⁄4", which the username rule refuses.
+    username = user_model.normalize_username(username.strip())
     if user_model.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken; choose another.")})
     user = user_model(username=username, email=email.strip())
@@ -111,6 +136,8 @@ def staff_update(
     """Name, email and role. A role change drops supervision links that no longer fit."""
     actor = _admin_over(actor_user, member)
     member = _locked(member)
+    _refuse_if_operator(member)
+    old_role = member.role
     if role != member.role:
         if member.pk == actor.pk:
             raise ValidationError({"role": _("You cannot change your own role.")})
@@ -129,6 +156,8 @@ def staff_update(
     member.user.save(update_fields=["email"])
     with readable_integrity_errors(StaffMember):
         member.save(update_fields=["display_name", "role"])
+    if role != old_role:
+        _record(actor, member, StaffSecurityEvent.Action.ROLE_CHANGED, f"{old_role} → {role}")
     return member
 
 
@@ -139,6 +168,7 @@ def staff_set_active(
     """Deactivating ends every signed-in session of theirs (clinic.session_security)."""
     actor = _admin_over(actor_user, member)
     member = _locked(member)
+    _refuse_if_operator(member)
     if not active:
         if member.pk == actor.pk:
             raise ValidationError(_("You cannot deactivate your own account."))
@@ -146,8 +176,11 @@ def staff_set_active(
             _refuse_if_last_admin(member)
         if member.is_therapist:
             _refuse_if_caseload(member, _("deactivate them"))
-    member.user.is_active = active
-    member.user.save(update_fields=["is_active"])
+    if member.user.is_active != active:
+        member.user.is_active = active
+        member.user.save(update_fields=["is_active"])
+        actions = StaffSecurityEvent.Action
+        _record(actor, member, actions.REACTIVATED if active else actions.DEACTIVATED)
     return member
 
 
@@ -177,19 +210,28 @@ def supervision_set(
 def two_factor_reset(*, actor_user: AbstractBaseUser, member: StaffMember) -> int:
     """Remove a lost authenticator and the recovery codes: the person enrols again at their
     next sign-in. Returns the number of devices removed."""
-    _admin_over(actor_user, member)
+    actor = _admin_over(actor_user, member)
+    member = _locked(member)
+    _refuse_if_operator(member)
     removed, _detail = TOTPDevice.objects.filter(user=member.user).delete()
     static, _detail = StaticDevice.objects.filter(user=member.user).delete()
+    _record(
+        actor, member, StaffSecurityEvent.Action.TWO_FACTOR_RESET, f"{removed + static} removed"
+    )
     return removed + static
 
 
+@transaction.atomic
 def password_link_path(actor_user: AbstractBaseUser, member: StaffMember) -> str:
     """A one-time link to set a password (an invitation, or a reset requested through the
     admin). It stops working once the password changes or after PASSWORD_RESET_TIMEOUT.
     Clears a sign-in lockout too: the admin has vouched for the person."""
-    _admin_over(actor_user, member)
+    actor = _admin_over(actor_user, member)
+    member = _locked(member)
+    _refuse_if_operator(member)
     if not member.user.is_active:
         raise ValidationError(_("Reactivate the account before sending a sign-in link."))
+    _record(actor, member, StaffSecurityEvent.Action.PASSWORD_LINK)
     axes_reset(username=member.user.get_username())
     return _password_link(member)
 
@@ -214,9 +256,10 @@ def clinic_create(
     clinic.full_clean()
     clinic.save()
     user_model = get_user_model()
-    if user_model.objects.filter(username__iexact=admin_username.strip()).exists():
+    admin_username = user_model.normalize_username(admin_username.strip())
+    if user_model.objects.filter(username__iexact=admin_username).exists():
         raise ValidationError({"username": _("This username is taken; choose another.")})
-    user = user_model(username=admin_username.strip(), email=email.strip())
+    user = user_model(username=admin_username, email=email.strip())
     user.set_unusable_password()
     user.full_clean(exclude=["password"])
     user.save()

@@ -187,7 +187,11 @@ def staff_active(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def staff_reset_2fa(request: HttpRequest, pk: int) -> HttpResponse:
     target = access.get_staff_for_admin(request.user, pk)
-    removed = staff_services.two_factor_reset(actor_user=request.user, member=target)
+    try:
+        removed = staff_services.two_factor_reset(actor_user=request.user, member=target)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("staff_edit", pk=target.pk)
     if removed:
         messages.success(
             request,

@@ -4,17 +4,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from clinic import audit_views, privacy_views, staff_views, two_factor, views
+from clinic import audit_views, login_views, privacy_views, staff_views, two_factor, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            template_name="clinic/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("accounts/login/", login_views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/2fa/", two_factor.verify, name="two_factor_verify"),
     path("accounts/2fa/setup/", two_factor.setup, name="two_factor_setup"),
@@ -78,6 +72,8 @@ urlpatterns = [
     path("", include("outcomes.urls_dashboards")),
     path("", include("outcomes.urls_team")),
     path("", include("outcomes.urls_exports")),
+    # Ahead of admin.site.urls: the Django admin's sign-in, with the same per-address limit.
+    path("admin/login/", login_views.admin_login),
     path("admin/", admin.site.urls),
 ]
 

@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import access, selectors, services
+from clinic.audit import log_access
 from clinic.forms import ClientDyadForm, ClientEditForm, EndDyadForm, NewDyadForm, TransferForm
-from clinic.models import Dyad
+from clinic.models import AccessLog, Dyad
 
 CASELOAD_PAGE_SIZE = 50
 
@@ -213,6 +214,8 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
         and access.dyads_visible_to(request.user).filter(pk=back).exists()
         else reverse("home")
     )
+    if request.method == "GET":  # the page shows the client's name and email
+        log_access(request, AccessLog.Action.VIEW_CLIENT, client=client, obj=client)
     if request.method == "POST" and form.is_valid():
         try:
             services.client_update(actor_user=request.user, client=client, **form.cleaned_data)

@@ -1,6 +1,6 @@
 """The clinic domain: tenants, staff and roles, supervision, clients, dyads, sessions."""
 
-from clinic.models.audit import AccessLog
+from clinic.models.audit import AccessLog, StaffSecurityEvent
 from clinic.models.care import Client, Dyad, TherapySession
 from clinic.models.ratelimit import RateLimitBucket
 from clinic.models.tenancy import Clinic, StaffMember, Supervision
@@ -12,6 +12,7 @@ __all__ = [
     "Dyad",
     "RateLimitBucket",
     "StaffMember",
+    "StaffSecurityEvent",
     "Supervision",
     "TherapySession",
 ]

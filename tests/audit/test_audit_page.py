@@ -114,7 +114,7 @@ def test_pages(personas, login, monkeypatch):
             clinic=personas.clinic_a,
             staff=personas.supervisor_a,
             action=AccessLog.Action.VIEW_DYAD,
-            client=personas.dyad_a1.client,
+            client_id=personas.dyad_a1.client_id,
             object_type="dyad",
             object_id=personas.dyad_a1.pk,
             path="/dyads/1/",

@@ -1,27 +1,20 @@
-"""Property-based tests of every form: arbitrary text and numbers in every field.
+"""Property-based tests of the clinical forms: arbitrary text and numbers in every field.
 
 Whatever is posted: never a server error; and whatever is accepted and stored is
 complete and in range (the database's constraints hold, re-validation passes, stored
-scores equal a fresh re-scoring of the stored answers).
-
-Each test gets its personas once (function-scoped fixtures) and runs every example in a
-savepoint that is rolled back, so examples do not see each other's rows or rate-limit
-counters. Under CI the examples are derandomised (a fixed seed) so a run is repeatable;
-set DYAD_FUZZ_EXAMPLES for a longer run.
+scores equal a fresh re-scoring of the stored answers). The staff, privacy, filter and
+sign-in forms are in the other test_fuzz_*.py files; shared pieces in fuzzing.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import os
 import re
 import uuid
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from clinic.forms import ClientDyadForm, EndDyadForm, SessionForm
@@ -39,42 +32,10 @@ from rri_forms.rendering import field_name
 from rri_forms.scoring import score_answers
 from rri_forms.selectors import current_instruments
 from rri_forms.services.links import link_issue
+from tests.audit.fuzzing import FUZZ, FUZZ_FAST, any_text, any_value, date_or_garbage, rolled_back
 from tests.conftest import CsrfClient
 
 pytestmark = pytest.mark.django_db
-
-_COMMON = {
-    "deadline": None,
-    "derandomize": bool(os.environ.get("CI")),
-    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-}
-# Whole requests through the middleware (~0.1-0.3 s each): few examples, so the file stays
-# near 30 s; DYAD_FUZZ_EXAMPLES=200 (say) digs deeper. Forms and the answer parser on
-# their own take milliseconds: five times as many.
-_EXAMPLES = int(os.environ.get("DYAD_FUZZ_EXAMPLES", "20"))
-FUZZ = settings(max_examples=_EXAMPLES, **_COMMON)
-FUZZ_FAST = settings(max_examples=5 * _EXAMPLES, **_COMMON)
-
-# Any text a browser could send (no lone surrogates: they cannot be encoded), with NULs,
-# control characters, right-to-left marks and so on.
-any_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
-any_int = st.integers(min_value=-(10**20), max_value=10**20).map(str)
-any_value = st.one_of(any_text, any_int, st.just(""))
-
-
-def date_or_garbage(around: datetime.date) -> st.SearchStrategy[str]:
-    near = st.dates(
-        min_value=around - datetime.timedelta(days=200),
-        max_value=around + datetime.timedelta(days=60),
-    )
-    return st.one_of(near.map(datetime.date.isoformat), st.dates().map(str), any_value)
-
-
-@contextlib.contextmanager
-def rolled_back():
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
 
 
 def assert_sound_administrations(session: TherapySession, rater: str) -> None:

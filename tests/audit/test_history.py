@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pghistory.models
 import pytest
+from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from clinic.history import HISTORY_SOURCES, ClientEvent, DyadEvent, TherapySessionEvent
-from clinic.models import TherapySession
+from clinic.models import AccessLog, TherapySession
 from rri_forms.history import AdministrationEvent, AnswerEvent, ClientLinkEvent, ScoreEvent
 from rri_forms.models import Instrument
 from rri_forms.services.links import link_issue
@@ -87,7 +89,8 @@ def test_raw_sql_and_deletes_are_recorded_too(personas):
     client = personas.dyad_a2.client
     with connection.cursor() as cursor:
         cursor.execute("UPDATE clinic_client SET display_name = 'Sam' WHERE id = %s", [client.pk])
-    assert ClientEvent.objects.get(pgh_obj_id=client.pk, pgh_label="update").display_name == "Sam"
+    update = ClientEvent.objects.get(pgh_obj_id=client.pk, pgh_label="update")
+    assert update.code == client.code  # the row as it is now, without name and email
     session = personas.session_a2
     session_pk = session.pk
     session.delete()
@@ -138,3 +141,81 @@ def test_history_queryset_delete_is_refused_too(personas):
     with pytest.raises(DatabaseError, match="pgtrigger: Cannot"), transaction.atomic():
         ClientEvent.objects.all().delete()
     assert ClientEvent.objects.count() >= 3
+
+
+@pytest.fixture
+def access_entry(personas):
+    return AccessLog.objects.create(
+        clinic=personas.clinic_a,
+        staff=personas.supervisor_a,
+        action=AccessLog.Action.VIEW_DYAD,
+        client_id=personas.dyad_a1.client_id,
+        object_type="dyad",
+        object_id=personas.dyad_a1.pk,
+        path="/dyads/1/",
+    )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE clinic_accesslog SET staff_id = staff_id WHERE id = %s",
+        "UPDATE clinic_accesslog SET client_id = NULL WHERE id = %s",
+        "DELETE FROM clinic_accesslog WHERE id = %s",
+    ],
+    ids=["update-noop", "update-client", "delete"],
+)
+def test_access_log_rows_cannot_be_updated_or_deleted(access_entry, statement):
+    with (
+        pytest.raises(DatabaseError, match="pgtrigger: Cannot"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement, [access_entry.pk])
+    assert AccessLog.objects.filter(pk=access_entry.pk, client_id=access_entry.client_id).exists()
+
+
+def test_access_log_orm_writes_are_refused_too(access_entry):
+    with pytest.raises(DatabaseError, match="pgtrigger: Cannot"), transaction.atomic():
+        AccessLog.objects.filter(pk=access_entry.pk).update(detail="forged")
+    with pytest.raises(DatabaseError, match="pgtrigger: Cannot"), transaction.atomic():
+        AccessLog.objects.all().delete()
+    assert AccessLog.objects.get(pk=access_entry.pk).detail == ""
+
+
+def test_erasing_a_client_leaves_its_access_log_rows_untouched(access_entry, personas, login):
+    client = personas.dyad_a1.client
+    http = login("admin_a")
+    response = http.post_form(reverse("client_erase", args=[client.pk]), {"confirm": client.code})
+    assert response.status_code == 302
+    kept = AccessLog.objects.get(pk=access_entry.pk)
+    assert (kept.client_id, kept.detail, kept.path) == (client.pk, "", "/dyads/1/")
+
+
+def _history_text() -> str:
+    """Every row of every append-only event table, as JSON text."""
+    texts = []
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            if issubclass(model, pghistory.models.Event):
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"SELECT row_to_json(e)::text FROM {table} e")  # noqa: S608
+                texts.extend(row[0] for row in cursor.fetchall())
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("request_name", ["client_pseudonymise", "client_erase"])
+def test_no_history_row_holds_a_clients_name_or_email(personas, login, request_name):
+    """Names and emails are never copied into the history, so a privacy request that
+    removes them from the client leaves them nowhere (the history cannot be rewritten)."""
+    client = personas.dyad_a1.client
+    http = login("admin_a")
+    edit = {"code": client.code, "display_name": "Marguerite", "email": "marguerite@example.org"}
+    assert http.post_form(reverse("client_edit", args=[client.pk]), edit).status_code == 302
+    update = ClientEvent.objects.filter(pgh_obj_id=client.pk, pgh_label="update").get()
+    assert update.pgh_context["staff"] == personas.admin_a.pk  # the edit itself is recorded
+    response = http.post_form(reverse(request_name, args=[client.pk]), {"confirm": client.code})
+    assert response.status_code == 302
+    history = _history_text()
+    assert client.code in history  # the history is there, and holds the (pseudonymous) code
+    assert "Marguerite" not in history and "marguerite@example.org" not in history

@@ -69,7 +69,7 @@ def full_record(personas):
         clinic=client.clinic,
         staff=personas.supervisor_a,
         action=AccessLog.Action.VIEW_SESSION,
-        client=client,
+        client_id=client.pk,
         object_type="therapysession",
         object_id=session.pk,
         path=f"/sessions/{session.pk}/",
@@ -154,7 +154,7 @@ def test_export_holds_everything_without_token_hashes(full_record, personas, log
     rows = list(csv.reader(io.StringIO(archive.read("csv/rri_forms_answer.csv").decode())))
     assert rows[0][:3] == ["id", "administration_id", "item_number"]
     assert len(rows) == Answer.objects.count() + 1
-    logged = AccessLog.objects.get(action=AccessLog.Action.EXPORT, client=client)
+    logged = AccessLog.objects.get(action=AccessLog.Action.EXPORT, client_id=client.pk)
     assert logged.staff == personas.admin_a
 
 
@@ -194,7 +194,7 @@ def test_pseudonymise_replaces_identity_and_keeps_clinical_rows(full_record, per
     assert client.display_name == "" and client.email == ""
     assert Answer.objects.count() == answers_before
     assert Dyad.objects.filter(client=client).count() == 1
-    logged = AccessLog.objects.get(action=AccessLog.Action.PRIVACY, client=client)
+    logged = AccessLog.objects.get(action=AccessLog.Action.PRIVACY, client_id=client.pk)
     assert logged.staff == personas.admin_a
     assert "A1-0001" not in logged.detail and "robin" not in logged.detail
     # The history keeps the earlier version (a DBA procedure removes it; see docs).
@@ -268,10 +268,13 @@ def test_erase_deletes_every_clinical_row_of_the_client_only(full_record, person
     assert not AdministrationCorrection.objects.exists()
     assert Answer.objects.count() == other_answers
     assert TherapySession.objects.count() == other_sessions
-    # The read log stays (without the client) and records the erasure.
-    assert AccessLog.objects.filter(action=AccessLog.Action.VIEW_SESSION, client=None).exists()
+    # The read log stays unchanged (it still names the erased client's id, never the
+    # code) and records the erasure.
+    read = AccessLog.objects.get(action=AccessLog.Action.VIEW_SESSION)
+    assert read.client_id == client.pk and read.client is None
     erased = AccessLog.objects.get(action=AccessLog.Action.PRIVACY)
     assert erased.object_type == "client" and erased.object_id == client.pk
+    assert erased.client_id == client.pk
     assert erased.staff == personas.admin_a and "A1-0001" not in erased.detail
     # The append-only history keeps the events, deletions included.
     assert ClientEvent.objects.filter(pgh_obj_id=client.pk, pgh_label="delete").exists()

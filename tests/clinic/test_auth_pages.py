@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import quote, urljoin, urlsplit
+
 import pytest
 from django.urls import reverse
 
@@ -31,14 +33,46 @@ def test_wrong_password_is_a_clear_error(personas):
     assert "correct username and password" in response.content.decode()
 
 
-def test_next_cannot_redirect_off_site(personas):
+OFF_SITE = [
+    "https://evil.example/",
+    "//evil.example",
+    "/\\evil.example",  # browsers read a backslash as a slash: //evil.example
+    "https:evil.example",
+    "\\\\evil.example",
+    " //evil.example",
+]
+
+
+def _stays_on_site(location: str) -> bool:
+    target = urljoin("http://testserver/accounts/login/", location.replace("\\", "/"))
+    return urlsplit(target).netloc == "testserver"
+
+
+@pytest.mark.parametrize("next_url", OFF_SITE)
+def test_login_next_cannot_redirect_off_site(personas, next_url):
     http = CsrfClient()
     response = http.post_form(
-        reverse("login"),
-        {"username": "therapist_a1", "password": PASSWORD, "next": "https://evil.example/"},
+        reverse("login"), {"username": "therapist_a1", "password": PASSWORD, "next": next_url}
     )
     assert response.status_code == 302
-    assert not response["Location"].startswith("https://evil.example")
+    assert response["Location"] == reverse("home")
+
+
+@pytest.mark.parametrize("next_url", OFF_SITE)
+def test_logout_next_cannot_redirect_off_site(personas, login, next_url):
+    http = login("therapist_a1")
+    response = http.post_form(f"{reverse('logout')}?next={quote(next_url)}", {"next": next_url})
+    assert response.status_code == 302
+    assert _stays_on_site(response["Location"]), response["Location"]
+    assert response["Location"] == reverse("login")
+
+
+def test_login_next_on_site_is_followed(personas):
+    http = CsrfClient()
+    response = http.post_form(
+        reverse("login"), {"username": "therapist_a1", "password": PASSWORD, "next": "/caseload/"}
+    )
+    assert response["Location"] == "/caseload/"
 
 
 def test_logout_is_post_only_and_ends_session(personas, login):

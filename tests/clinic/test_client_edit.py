@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from clinic.models import Client
+from clinic.models import AccessLog, Client
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +50,14 @@ def test_the_way_back_never_points_at_an_invisible_dyad(personas, login):
     url, data = _edit(personas)
     response = login("therapist_a1").post_form(f"{url}?dyad={personas.dyad_b1.pk}", data)
     assert response["Location"] == reverse("home")
+
+
+def test_opening_the_details_is_logged_and_a_refused_look_is_not(personas, login):
+    url, _data = _edit(personas)
+    assert login("therapist_a2").get(url).status_code == 404  # not their client
+    assert not AccessLog.objects.exists()
+    assert login("therapist_a1").get(url).status_code == 200
+    entry = AccessLog.objects.get()
+    assert entry.action == AccessLog.Action.VIEW_CLIENT and entry.staff == personas.therapist_a1
+    assert entry.client_id == personas.dyad_a1.client_id and entry.path == url
+    assert personas.dyad_a1.client.display_name not in entry.detail

@@ -251,3 +251,15 @@ def test_staff_list_shows_the_clinic_in_constant_queries(
     body = response.content.decode()
     assert personas.therapist_a1.display_name in body
     assert personas.therapist_b1.display_name not in body
+
+
+def test_a_username_is_checked_as_it_will_be_stored(personas, login):
+    """Usernames are stored NFKC-normalised: "¼" would become "1⁄4" (a fraction slash, not
+    allowed), so it is refused; "ｎｅｗｔ" (full-width) is stored as "newt"."""
+    admin = login("admin_a")
+    data = {"display_name": "Newt", "email": "", "role": "therapist"}
+    refused = admin.post_form(reverse("staff_new"), {**data, "username": "¼"})
+    assert "Enter a valid username" in refused.content.decode()
+    assert not get_user_model().objects.filter(username__contains="⁄").exists()
+    admin.post_form(reverse("staff_new"), {**data, "username": "ｎｅｗｔ"})
+    assert StaffMember.objects.get(display_name="Newt").user.username == "newt"

@@ -6,12 +6,12 @@ import re
 from unittest import mock
 
 import pytest
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.urls import reverse
 
 from rri_forms.models import Administration, Answer, ClientLink, Instrument, Score
-from rri_forms.services import client_forms
+from rri_forms.selectors import current_instruments
 from rri_forms.services.links import link_issue
 from tests.conftest import CsrfClient
 from tests.rri_forms.conftest import complete_answers
@@ -90,25 +90,51 @@ def _open_form(token: str) -> tuple[CsrfClient, str]:
     return phone, re.search(r'name="submission_id" value="([0-9a-f-]+)"', body).group(1)
 
 
-def test_failure_after_the_forms_are_written_keeps_nothing_and_gives_the_answers_back(
-    issued_link, client_instruments, personas
+class FailOnWrite:
+    """A database execute wrapper: the n-th write statement inside a transaction of the
+    code under test (a savepoint within the test's own transaction) fails the way a lost
+    connection does, before it reaches PostgreSQL; the writes before it really happened."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.writes: list[str] = []
+
+    def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        statement = sql.lstrip().upper()
+        writes = statement.startswith(("INSERT", "UPDATE", "DELETE")) or (
+            statement.startswith("WITH") and re.search(r"\b(INSERT|UPDATE|DELETE)\b", statement)
+        )
+        if writes and context["connection"].savepoint_ids:
+            self.writes.append(statement)
+            if len(self.writes) == self.n:
+                raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+
+def _nothing_saved(session) -> None:  # type: ignore[no-untyped-def]
+    assert not Administration.objects.filter(session=session).exists()
+    assert not Answer.objects.filter(administration__session=session).exists()
+    assert not Score.objects.filter(administration__session=session).exists()
+
+
+# The submit's transaction writes every form in one statement, then marks the link used:
+# failing the second write is the halfway point (all answers written, link not yet used).
+@pytest.mark.parametrize("n", [1, 2], ids=["forms-insert", "after-forms-written"])
+def test_a_submit_failing_halfway_keeps_nothing_and_gives_the_answers_back(
+    issued_link, client_instruments, personas, n
 ):
     link, token = issued_link
     assert len(client_instruments) >= 2
     phone, submission_id = _open_form(token)
     data = {**complete_answers(client_instruments), "submission_id": submission_id}
-    real_save = client_forms.save_many_rows
-    written = []
-
-    def fail_after_writing(many):  # type: ignore[no-untyped-def]
-        written.extend(real_save(many))  # every form's rows are in the transaction...
-        raise OperationalError("server closed the connection unexpectedly")  # ...then this
-
-    with mock.patch.object(client_forms, "save_many_rows", fail_after_writing):
+    failing = FailOnWrite(n)
+    with connection.execute_wrapper(failing):
         response = phone.post_form(reverse("client_form"), data)
 
-    assert len(written) == len(client_instruments)
-    assert all(a.pk for a in written)
+    assert len(failing.writes) == n  # the failure really happened, at that statement
+    assert (
+        "RRI_FORMS_ADMINISTRATION" in failing.writes[0] and "RRI_FORMS_ANSWER" in failing.writes[0]
+    )
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     body = response.content.decode()
@@ -117,17 +143,35 @@ def test_failure_after_the_forms_are_written_keeps_nothing_and_gives_the_answers
     assert f'value="{submission_id}"' in body  # the retry is the same submission
     _no_traceback(response)
     # Nothing of any form survived; the link is still open.
-    session = personas.session_a1
-    assert not Administration.objects.filter(session=session).exists()
-    assert not Answer.objects.filter(administration__session=session).exists()
-    assert not Score.objects.filter(administration__session=session).exists()
+    _nothing_saved(personas.session_a1)
     link.refresh_from_db()
     assert link.used_at is None and link.state == ClientLink.State.LIVE
 
     # Pressing Send again saves everything, once.
     again = phone.post_form(reverse("client_form"), data)
     assert again.status_code == 302 and again["Location"] == reverse("client_saved")
-    assert Administration.objects.filter(session=session).count() == len(client_instruments)
+    assert Administration.objects.filter(session=personas.session_a1).count() == len(
+        client_instruments
+    )
+
+
+# The therapist's save writes each form (administration, answers, scores) in turn.
+@pytest.mark.parametrize("n", range(1, 7))
+def test_therapist_forms_failing_at_any_write_keep_nothing(login, personas, n):
+    http = login("therapist_a1")
+    session = personas.session_a1
+    instruments = current_instruments(["RRI-T", "PROGRESS-T"])
+    url = reverse("therapist_forms", args=[session.pk])
+    failing = FailOnWrite(n)
+    with connection.execute_wrapper(failing):
+        response = http.post_form(url, complete_answers(instruments))
+    assert len(failing.writes) == n
+    assert response.status_code == 503
+    assert "nothing from this request was saved" in response.content.decode()
+    _no_traceback(response)
+    _nothing_saved(session)
+    assert http.post_form(url, complete_answers(instruments)).status_code == 302
+    assert Administration.objects.filter(session=session).count() == len(instruments)
 
 
 # --- CSRF failures --------------------------------------------------------------------
