@@ -108,28 +108,28 @@ def test_the_context_is_set_once_per_transaction_and_again_when_needed(personas,
         with connection.execute_wrapper(recorder):  # inside the middleware's: sees the SQL sent
             rename = Client.objects.filter(pk=client.pk).update
             with transaction.atomic():
-                rename(display_name="a")  # first write of the transaction: context set
-                rename(display_name="b")  # the same transaction: not again
+                rename(code="H-a")  # first write of the transaction: context set
+                rename(code="H-b")  # the same transaction: not again
                 pghistory.context(step="c")
-                rename(display_name="c")  # the context changed: set again
+                rename(code="H-c")  # the context changed: set again
             try:
                 with transaction.atomic():
-                    rename(display_name="d")  # set again? no: same context, same transaction
+                    rename(code="H-d")  # set again? no: same context, same transaction
                     raise RuntimeError
             except RuntimeError:
                 pass
             with transaction.atomic():
                 with transaction.atomic():
                     pghistory.context(step="e")
-                    rename(display_name="e")  # set inside a savepoint…
+                    rename(code="H-e")  # set inside a savepoint…
                     transaction.set_rollback(True)  # …which is rolled back with it
-                rename(display_name="f")  # so set again
+                rename(code="H-f")  # so set again
         return HttpResponse()
 
     _through_middleware(rf, personas.therapist_a1.user, view)
     assert ["set_config" in sql for sql in sent] == [True, False, True, False, True, True]
     events = {
-        e.display_name: e
+        e.code.removeprefix("H-"): e
         for e in ClientEvent.objects.filter(pgh_obj_id=client.pk, pgh_label="update")
     }
     assert set(events) == {"a", "b", "c", "f"}  # d and e were rolled back

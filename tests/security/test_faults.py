@@ -117,9 +117,12 @@ def _nothing_saved(session) -> None:  # type: ignore[no-untyped-def]
     assert not Score.objects.filter(administration__session=session).exists()
 
 
-# The submit's transaction writes every form in one statement, then marks the link used:
-# failing the second write is the halfway point (all answers written, link not yet used).
-@pytest.mark.parametrize("n", [1, 2], ids=["forms-insert", "after-forms-written"])
+# The submit's transaction counts its rate limits in the statement that locks the link,
+# writes every form in one statement, then marks the link used and the session saved:
+# failing the third write is the halfway point (all answers written, link not yet used).
+@pytest.mark.parametrize(
+    "n", [2, 3, 4], ids=["forms-insert", "after-forms-written", "session-mark"]
+)
 def test_a_submit_failing_halfway_keeps_nothing_and_gives_the_answers_back(
     issued_link, client_instruments, personas, n
 ):
@@ -132,9 +135,10 @@ def test_a_submit_failing_halfway_keeps_nothing_and_gives_the_answers_back(
         response = phone.post_form(reverse("client_form"), data)
 
     assert len(failing.writes) == n  # the failure really happened, at that statement
-    assert (
-        "RRI_FORMS_ADMINISTRATION" in failing.writes[0] and "RRI_FORMS_ANSWER" in failing.writes[0]
-    )
+    assert "CLINIC_RATELIMITBUCKET" in failing.writes[0] and "FOR UPDATE" in failing.writes[0]
+    if n >= 2:
+        forms = failing.writes[1]
+        assert "RRI_FORMS_ADMINISTRATION" in forms and "RRI_FORMS_ANSWER" in forms
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     body = response.content.decode()
@@ -153,6 +157,27 @@ def test_a_submit_failing_halfway_keeps_nothing_and_gives_the_answers_back(
     assert Administration.objects.filter(session=personas.session_a1).count() == len(
         client_instruments
     )
+
+
+def test_a_submit_failing_at_its_first_statement_sends_the_client_back_to_their_answers(
+    issued_link, client_instruments, personas
+):
+    """The first statement locks the link and reads its instruments: failing there, the
+    view has nothing to draw the form with, so the phone gets the 503 page that says the
+    answers are not saved and are still in the page behind it; Send again saves once."""
+    link, token = issued_link
+    phone, submission_id = _open_form(token)
+    data = {**complete_answers(client_instruments), "submission_id": submission_id}
+    failing = FailOnWrite(1)
+    with connection.execute_wrapper(failing):
+        response = phone.post_form(reverse("client_form"), data)
+    assert len(failing.writes) == 1 and "CLINIC_RATELIMITBUCKET" in failing.writes[0]
+    assert response.status_code == 503
+    assert "Your answers were not saved yet" in response.content.decode()
+    _no_traceback(response)
+    _nothing_saved(personas.session_a1)
+    again = phone.post_form(reverse("client_form"), data)
+    assert again.status_code == 302 and again["Location"] == reverse("client_saved")
 
 
 # The therapist's save writes each form (administration, answers, scores) in turn.
