@@ -20,7 +20,7 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run
-	DEBUG=false ALLOWED_HOSTS=dyad.example.org SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" $(WITH_DB) $(PY) manage.py check --deploy --fail-level WARNING
+	DEBUG=false ALLOWED_HOSTS=dyad.example.org BEHIND_TLS_PROXY=true TRUSTED_PROXY_COUNT=1 SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" $(WITH_DB) $(PY) manage.py check --deploy --fail-level WARNING
 	sh scripts/ensure_chromium.sh
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
