@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import access, ratelimit, selectors, services
 from clinic.audit import log_access
+from clinic.errors import DATABASE_DOWN, SAVE_FAILED, save_failed
 from clinic.forms import SessionForm
 from clinic.models import AccessLog
 from clinic.views import apply_errors
@@ -122,6 +123,7 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
     instruments, existing = _therapist_instruments(session)
     parsed = None
     error = None
+    lost: Exception | None = None
     if request.method == "POST":
         parsed = parse_answers(instruments, request.POST)
         if parsed.complete:
@@ -134,6 +136,8 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except ValidationError as exc:
                 error = " ".join(exc.messages)
+            except DATABASE_DOWN as exc:
+                lost, error = exc, SAVE_FAILED
             else:
                 messages.success(request, _("Your forms are saved."))
                 return redirect("session_detail", pk=session.pk)
@@ -149,7 +153,7 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for i in instruments
     ]
-    return render(
+    response = render(
         request,
         "rri_forms/therapist_forms.html",
         {
@@ -160,8 +164,8 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
             "error": error,
             "correcting": bool(existing),
         },
-        status=200,
     )
+    return save_failed(request, lost, response) if lost else response
 
 
 @login_required
