@@ -120,6 +120,8 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
     session = access.get_session_for_user(request.user, pk)
     if not can_fill_therapist_forms(request.user, session):
         raise PermissionDenied("Only the dyad's therapist fills in these forms")
+    if request.method == "GET":  # a correction shows the answers already given
+        log_access(request, AccessLog.Action.VIEW_SESSION, client=session.dyad.client, obj=session)
     instruments, existing = _therapist_instruments(session)
     parsed = None
     error = None
