@@ -21,7 +21,7 @@ from clinic.audit import log_access
 from clinic.errors import DATABASE_DOWN, SAVE_FAILED, save_failed
 from clinic.forms import SessionForm
 from clinic.models import AccessLog
-from clinic.views import apply_errors
+from clinic.views import apply_errors, keep_typed
 from rri_forms import fresh_link
 from rri_forms.form_input import parse_answers
 from rri_forms.models import Instrument
@@ -48,6 +48,7 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None,
         initial={"number": selectors.next_session_number(dyad), "date": dyad.clinic.today()},
     )
+    lost: Exception | None = None
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
@@ -59,13 +60,16 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
                     _link, token = link_issue(actor_user=request.user, session=session)
         except ValidationError as error:
             apply_errors(form, error)
+        except DATABASE_DOWN as exc:
+            lost = keep_typed(form, exc)
         else:
             messages.success(request, _("Session %(n)d logged.") % {"n": session.number})
             response = redirect("session_detail", pk=session.pk)
             if token:
                 fresh_link.remember(response, request, session.pk, token)
             return response
-    return render(request, "clinic/session_new.html", {"form": form, "dyad": dyad})
+    response = render(request, "clinic/session_new.html", {"form": form, "dyad": dyad})
+    return save_failed(request, lost, response) if lost else response
 
 
 @login_required
