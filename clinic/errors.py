@@ -3,6 +3,10 @@
 Pages under the client's phone URLs keep the lean client layout and talk about their
 answers; staff pages use the staff layout. The 500 and 503 pages are rendered without
 the request's context processors, so they work while the database is down.
+
+A staff form whose save loses the database does not get the generic 503 page, which would
+throw away what was typed: its view catches the error outside the save's transaction
+(which kept nothing), shows SAVE_FAILED and renders the form again through `save_failed`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 logger = logging.getLogger("dyad.errors")
@@ -22,6 +27,10 @@ DATABASE_DOWN = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 30
 CLIENT_BASE = "rri_forms/client/base.html"
 STAFF_BASE = "base.html"
+SAVE_FAILED = _(
+    "We could not save just now, so nothing was saved. What you entered is still here: "
+    "wait a moment and save again."
+)
 
 
 def is_client_page(request: HttpRequest) -> bool:
@@ -62,6 +71,24 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def save_failed(request: HttpRequest, exception: Exception, response: HttpResponse) -> HttpResponse:
+    """The form page rendered again after its save lost the database: 503, Retry-After."""
+    _log_database_down(request, exception)
+    response.status_code = 503
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _log_database_down(request: HttpRequest, exception: Exception) -> None:
+    first_line = str(exception).splitlines()[0][:200] if str(exception) else ""
+    logger.warning(
+        "Database unavailable (%s: %s) on %s",
+        type(exception).__name__,
+        first_line,
+        request.path_info,
+    )
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     # Called while the exception is being handled: a database outage raised outside the
     # view (session or user loading in middleware) still gets the 503 page.
@@ -93,12 +120,6 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, DATABASE_DOWN):
-            first_line = str(exception).splitlines()[0][:200] if str(exception) else ""
-            logger.warning(
-                "Database unavailable (%s: %s) on %s",
-                type(exception).__name__,
-                first_line,
-                request.path_info,
-            )
+            _log_database_down(request, exception)
             return service_unavailable(request)
         return None

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import access, selectors, services
 from clinic.audit import log_access
+from clinic.errors import DATABASE_DOWN, SAVE_FAILED, save_failed
 from clinic.forms import ClientDyadForm, ClientEditForm, EndDyadForm, NewDyadForm, TransferForm
 from clinic.models import AccessLog, Dyad
 
@@ -27,6 +28,13 @@ def apply_errors(form, error: ValidationError) -> None:  # type: ignore[no-untyp
             form.add_error(field if field in form.fields else None, field_errors)
     else:
         form.add_error(None, error.messages)
+
+
+def keep_typed(form, error: Exception) -> Exception:  # type: ignore[no-untyped-def]
+    """The save lost the database (its transaction kept nothing): say so on the form, which
+    is shown again with what was typed instead of the generic 503 page."""
+    form.add_error(None, SAVE_FAILED)
+    return error
 
 
 @login_required
@@ -106,6 +114,7 @@ def client_new(request: HttpRequest) -> HttpResponse:
         therapists=therapists,
         initial={"started_on": member.clinic.today()},
     )
+    lost: Exception | None = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -119,10 +128,13 @@ def client_new(request: HttpRequest) -> HttpResponse:
             )
         except ValidationError as error:
             apply_errors(form, error)
+        except DATABASE_DOWN as exc:
+            lost = keep_typed(form, exc)
         else:
             messages.success(request, _("Client %(code)s added.") % {"code": dyad.client.code})
             return redirect("dyad_detail", pk=dyad.pk)
-    return render(request, "clinic/client_new.html", {"form": form})
+    response = render(request, "clinic/client_new.html", {"form": form})
+    return save_failed(request, lost, response) if lost else response
 
 
 @login_required
@@ -153,11 +165,14 @@ def dyad_transfer(request: HttpRequest, pk: int) -> HttpResponse:
         therapists=access.therapists_visible_to(request.user).exclude(pk=dyad.therapist_id),
         initial={"on": dyad.clinic.today()},
     )
+    lost: Exception | None = None
     if request.method == "POST" and form.is_valid():
         try:
             new = services.dyad_transfer(actor_user=request.user, dyad=dyad, **form.cleaned_data)
         except ValidationError as error:
             apply_errors(form, error)
+        except DATABASE_DOWN as exc:
+            lost = keep_typed(form, exc)
         else:
             messages.success(
                 request,
@@ -165,7 +180,8 @@ def dyad_transfer(request: HttpRequest, pk: int) -> HttpResponse:
                 % {"code": new.client.code, "name": new.therapist.display_name},
             )
             return redirect("dyad_detail", pk=new.pk)
-    return render(request, "clinic/dyad_transfer.html", {"dyad": dyad, "form": form})
+    response = render(request, "clinic/dyad_transfer.html", {"dyad": dyad, "form": form})
+    return save_failed(request, lost, response) if lost else response
 
 
 @login_required
@@ -179,6 +195,7 @@ def client_dyad_new(request: HttpRequest, pk: int) -> HttpResponse:
     form = NewDyadForm(
         request.POST or None, therapists=therapists, initial={"started_on": member.clinic.today()}
     )
+    lost: Exception | None = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -190,12 +207,15 @@ def client_dyad_new(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             apply_errors(form, error)
+        except DATABASE_DOWN as exc:
+            lost = keep_typed(form, exc)
         else:
             messages.success(
                 request, _("A new dyad with %(code)s is open.") % {"code": client.code}
             )
             return redirect("dyad_detail", pk=dyad.pk)
-    return render(request, "clinic/client_dyad_new.html", {"client": client, "form": form})
+    response = render(request, "clinic/client_dyad_new.html", {"client": client, "form": form})
+    return save_failed(request, lost, response) if lost else response
 
 
 @login_required
@@ -216,14 +236,18 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "GET":  # the page shows the client's name and email
         log_access(request, AccessLog.Action.VIEW_CLIENT, client=client, obj=client)
+    lost: Exception | None = None
     if request.method == "POST" and form.is_valid():
         try:
             services.client_update(actor_user=request.user, client=client, **form.cleaned_data)
         except ValidationError as error:
             apply_errors(form, error)
+        except DATABASE_DOWN as exc:
+            lost = keep_typed(form, exc)
         else:
             messages.success(request, _("Client details saved."))
             return redirect(back_url)
-    return render(
+    response = render(
         request, "clinic/client_edit.html", {"client": client, "form": form, "back_url": back_url}
     )
+    return save_failed(request, lost, response) if lost else response

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import access, ratelimit, selectors, services
 from clinic.audit import log_access
+from clinic.errors import DATABASE_DOWN, SAVE_FAILED, save_failed
 from clinic.forms import SessionForm
 from clinic.models import AccessLog
-from clinic.views import apply_errors
+from clinic.views import apply_errors, keep_typed
 from rri_forms import fresh_link
 from rri_forms.form_input import parse_answers
 from rri_forms.models import Instrument
@@ -47,6 +48,7 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None,
         initial={"number": selectors.next_session_number(dyad), "date": dyad.clinic.today()},
     )
+    lost: Exception | None = None
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
@@ -58,13 +60,16 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
                     _link, token = link_issue(actor_user=request.user, session=session)
         except ValidationError as error:
             apply_errors(form, error)
+        except DATABASE_DOWN as exc:
+            lost = keep_typed(form, exc)
         else:
             messages.success(request, _("Session %(n)d logged.") % {"n": session.number})
             response = redirect("session_detail", pk=session.pk)
             if token:
                 fresh_link.remember(response, request, session.pk, token)
             return response
-    return render(request, "clinic/session_new.html", {"form": form, "dyad": dyad})
+    response = render(request, "clinic/session_new.html", {"form": form, "dyad": dyad})
+    return save_failed(request, lost, response) if lost else response
 
 
 @login_required
@@ -119,9 +124,12 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
     session = access.get_session_for_user(request.user, pk)
     if not can_fill_therapist_forms(request.user, session):
         raise PermissionDenied("Only the dyad's therapist fills in these forms")
+    if request.method == "GET":  # a correction shows the answers already given
+        log_access(request, AccessLog.Action.VIEW_SESSION, client=session.dyad.client, obj=session)
     instruments, existing = _therapist_instruments(session)
     parsed = None
     error = None
+    lost: Exception | None = None
     if request.method == "POST":
         parsed = parse_answers(instruments, request.POST)
         if parsed.complete:
@@ -134,6 +142,8 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except ValidationError as exc:
                 error = " ".join(exc.messages)
+            except DATABASE_DOWN as exc:
+                lost, error = exc, SAVE_FAILED
             else:
                 messages.success(request, _("Your forms are saved."))
                 return redirect("session_detail", pk=session.pk)
@@ -149,7 +159,7 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for i in instruments
     ]
-    return render(
+    response = render(
         request,
         "rri_forms/therapist_forms.html",
         {
@@ -160,8 +170,8 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
             "error": error,
             "correcting": bool(existing),
         },
-        status=200,
     )
+    return save_failed(request, lost, response) if lost else response
 
 
 @login_required

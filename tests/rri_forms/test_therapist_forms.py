@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.models import AccessLog
 from rri_forms.models import Administration, AdministrationCorrection
 from rri_forms.rendering import field_name
 from rri_forms.selectors import current_instruments
@@ -113,3 +114,24 @@ def test_session_page_shows_corrections(personas, login, therapist_instruments):
     page = http.get(reverse("session_detail", args=[personas.session_a1.pk])).content.decode()
     assert f"corrected by {personas.therapist_a1.display_name}" in page
     assert "(2 answers)" in page
+
+
+def test_opening_the_forms_is_logged_and_a_refused_look_is_not(
+    personas, login, therapist_instruments
+):
+    session = personas.session_a1
+    url = reverse("therapist_forms", args=[session.pk])
+    assert login("therapist_a2").get(url).status_code == 404  # not their client
+    assert login("supervisor_a").get(url).status_code == 403  # supervises, does not rate
+    assert not AccessLog.objects.exists()
+
+    http = login("therapist_a1")
+    assert http.get(url).status_code == 200
+    entry = AccessLog.objects.get()
+    assert entry.action == AccessLog.Action.VIEW_SESSION and entry.staff == personas.therapist_a1
+    assert entry.client_id == session.dyad.client_id and entry.path == url
+    assert (entry.object_type, entry.object_id) == ("therapysession", session.pk)
+
+    # Saving is a write, kept in the history, not another read.
+    assert http.post_form(url, complete_answers(therapist_instruments)).status_code == 302
+    assert AccessLog.objects.count() == 1

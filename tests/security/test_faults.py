@@ -11,7 +11,6 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.urls import reverse
 
 from rri_forms.models import Administration, Answer, ClientLink, Instrument, Score
-from rri_forms.selectors import current_instruments
 from rri_forms.services.links import link_issue
 from tests.conftest import CsrfClient
 from tests.rri_forms.conftest import complete_answers
@@ -178,25 +177,6 @@ def test_a_submit_failing_at_its_first_statement_sends_the_client_back_to_their_
     _nothing_saved(personas.session_a1)
     again = phone.post_form(reverse("client_form"), data)
     assert again.status_code == 302 and again["Location"] == reverse("client_saved")
-
-
-# The therapist's save writes each form (administration, answers, scores) in turn.
-@pytest.mark.parametrize("n", range(1, 7))
-def test_therapist_forms_failing_at_any_write_keep_nothing(login, personas, n):
-    http = login("therapist_a1")
-    session = personas.session_a1
-    instruments = current_instruments(["RRI-T", "PROGRESS-T"])
-    url = reverse("therapist_forms", args=[session.pk])
-    failing = FailOnWrite(n)
-    with connection.execute_wrapper(failing):
-        response = http.post_form(url, complete_answers(instruments))
-    assert len(failing.writes) == n
-    assert response.status_code == 503
-    assert "nothing from this request was saved" in response.content.decode()
-    _no_traceback(response)
-    _nothing_saved(session)
-    assert http.post_form(url, complete_answers(instruments)).status_code == 302
-    assert Administration.objects.filter(session=session).count() == len(instruments)
 
 
 # --- CSRF failures --------------------------------------------------------------------
