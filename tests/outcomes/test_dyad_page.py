@@ -102,34 +102,26 @@ def test_gaps_and_missing_rater_render(clinic_history, login):
     )
 
 
-def _queries_for(dyad, login, django_assert_num_queries, n):
-    http = login("therapist_a1")
-    http.get(reverse("dyad_detail", args=[dyad.pk]))  # warm the clinic reference cache
-    with django_assert_num_queries(n):
-        http.get(reverse("dyad_detail", args=[dyad.pk]))
+# A warm view (the clinic reference cached): session, user, TOTP device, staff member, dyad,
+# the access-log row, instrument specs, scores, three clinic-reference freshness checks (one per
+# instrument without reference values: RRI-C, RRI-T, SESSION-CHECK), risk answers, client links
+# and the sessions list.
+DYAD_PAGE_QUERIES = 14
 
 
 def test_query_count_does_not_grow_with_sessions(clinic_history, login, django_assert_num_queries):
-    """Session, user, staff, dyad, specs, scores, risk answers, links, clinic-reference
-    freshness checks (one per instrument without reference values), sessions list, and the
-    session save — the same for 3 sessions as for 12."""
+    """The same literal count for 3 sessions as for 12."""
     p = clinic_history
     small = DyadFactory(therapist=p.therapist_a1, client=ClientFactory(clinic=p.clinic_a))
     add_sessions(small, LEVELS[:3])
     large = DyadFactory(therapist=p.therapist_a1, client=ClientFactory(clinic=p.clinic_a))
     add_sessions(large, (LEVELS * 2)[:12])
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     http = login("therapist_a1")
-    counts = []
     for dyad in (small, large):
-        http.get(reverse("dyad_detail", args=[dyad.pk]))
-        with CaptureQueriesContext(connection) as ctx:
-            http.get(reverse("dyad_detail", args=[dyad.pk]))
-        counts.append(len(ctx.captured_queries))
-    assert counts[0] == counts[1]
-    _queries_for(large, login, django_assert_num_queries, counts[1])
+        http.get(reverse("dyad_detail", args=[dyad.pk]))  # warm the clinic reference cache
+        with django_assert_num_queries(DYAD_PAGE_QUERIES):
+            response = http.get(reverse("dyad_detail", args=[dyad.pk]))
+        assert response.status_code == 200
 
 
 def test_viewing_a_dyad_is_logged(rated_dyad, login, personas):
