@@ -109,11 +109,14 @@ def _within(frame: pd.DataFrame) -> tuple[float, float, float, int]:
     return float(result.statistic), float(ci.low), float(ci.high), len(both)
 
 
-def _lagged(frame: pd.DataFrame) -> tuple[float, float, float, int]:
+def _lagged_pairs(frame: pd.DataFrame) -> pd.DataFrame:
     by_session = frame.reset_index("dyad_id", drop=True)
-    x = by_session[RR]
     y_next = by_session[OUTCOME].reindex(by_session.index + 1).to_numpy()
-    pairs = pd.DataFrame({"x": x.to_numpy(), "y": y_next}).dropna()
+    return pd.DataFrame({"x": by_session[RR].to_numpy(), "y": y_next}).dropna()
+
+
+def _lagged(frame: pd.DataFrame) -> tuple[float, float, float, int]:
+    pairs = _lagged_pairs(frame)
     result = stats.pearsonr(pairs["x"], pairs["y"])
     ci = result.confidence_interval(0.95)
     return float(result.statistic), float(ci.low), float(ci.high), len(pairs)
@@ -156,6 +159,10 @@ def test_dyad_page_numbers_equal_statistics_from_the_export(demo):
     both = frame[[RR, OUTCOME]].dropna()
     assert scatter["x"] == pytest.approx(both[RR].to_list(), abs=1e-12)
     assert scatter["y"] == pytest.approx(both[OUTCOME].to_list(), abs=1e-12)
+    lagged = _figures(body)["lagged"]["data"][0]
+    pairs = _lagged_pairs(frame)
+    assert lagged["x"] == pytest.approx(pairs["x"].to_list(), abs=1e-12)
+    assert lagged["y"] == pytest.approx(pairs["y"].to_list(), abs=1e-12)
 
 
 def test_team_page_numbers_equal_statistics_from_the_export(demo):
