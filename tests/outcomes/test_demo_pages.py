@@ -42,9 +42,9 @@ def _fresh_cache():
 @pytest.fixture
 def demo():
     main, other = build_demo()
-    add_demo_forms(main)
+    facts = add_demo_forms(main)
     add_demo_forms(other)
-    return main
+    return facts
 
 
 def _sign_in(username: str) -> CsrfClient:
@@ -100,6 +100,22 @@ def test_demo_supervisor_sees_fitted_therapist_model_and_pooled_association(demo
     # The second supervisor too: each has five therapists of their own.
     other = _sign_in("supervisor2").get(reverse("team_analytics")).content.decode()
     assert 'id="icc-empty"' not in other and _stat(other, "Therapists") == "5"
+
+
+def test_demo_rupture_dyads_show_their_alert_with_its_reason(demo):
+    """Thresholds from the demo clinic's own first sessions (at least 30 of them) flag each
+    seeded rupture at its session, in words, linked to the session."""
+    http = _sign_in("admin")
+    for dyad_id, number in demo["rupture_sessions"].items():
+        body = http.get(reverse("dyad_detail", args=[dyad_id])).content.decode()
+        start, end = body.index('id="alerts-h"'), body.index('id="h-relationship"')
+        alerts = html.unescape(body[start:end])
+        assert re.search(
+            rf"Session {number}</a>: RRI-C total fell from [\d.]+ at session {number - 1} to "
+            rf"[\d.]+ at session {number}",
+            alerts,
+        ), alerts
+        assert "this clinic's data" in alerts and "first-session scores" in alerts
 
 
 def _within(frame: pd.DataFrame) -> tuple[float, float, float, int]:
