@@ -20,7 +20,8 @@ DEMO_SLUG = "demo"
 OTHER_SLUG = "harbour"
 DEMO_PASSWORD = "dyad-demo-2026"  # noqa: S105 - documented demo credential, DEBUG only
 
-# (username, display name, role); therapists t1–t3 report to sup1, t4–t6 to sup2.
+# (username, display name, role). Each supervisor oversees five therapists (therapist …
+# therapist5, therapist6 … therapist10): the team page's therapist model needs at least five.
 DEMO_STAFF = [
     ("admin", "Alex Admin", StaffMember.Role.ADMIN),
     ("supervisor", "Dr. Sam Rivera", StaffMember.Role.SUPERVISOR),
@@ -31,7 +32,13 @@ DEMO_STAFF = [
     ("therapist4", "Ana Souza", StaffMember.Role.THERAPIST),
     ("therapist5", "Tom Walsh", StaffMember.Role.THERAPIST),
     ("therapist6", "Yuki Tanaka", StaffMember.Role.THERAPIST),
+    ("therapist7", "Marta Kowalski", StaffMember.Role.THERAPIST),
+    ("therapist8", "Daniel Mensah", StaffMember.Role.THERAPIST),
+    ("therapist9", "Sofia Rossi", StaffMember.Role.THERAPIST),
+    ("therapist10", "Ben Carter", StaffMember.Role.THERAPIST),
 ]
+SUPERVISEES = 5  # per supervisor
+DEMO_DYADS = 50  # five per therapist
 OTHER_STAFF = [
     ("harbour-admin", "Harbour Admin", StaffMember.Role.ADMIN),
     ("harbour-therapist", "Harbour Therapist", StaffMember.Role.THERAPIST),
@@ -125,10 +132,10 @@ def build_demo(*, seed: int = 2018) -> tuple[DemoClinic, DemoClinic]:
     therapists = [m for m in main.staff.values() if m.is_therapist]
     sup1, sup2 = main.staff["supervisor"], main.staff["supervisor2"]
     Supervision.objects.bulk_create(
-        [Supervision(supervisor=sup1, therapist=t) for t in therapists[:3]]
-        + [Supervision(supervisor=sup2, therapist=t) for t in therapists[3:]]
+        [Supervision(supervisor=sup1, therapist=t) for t in therapists[:SUPERVISEES]]
+        + [Supervision(supervisor=sup2, therapist=t) for t in therapists[SUPERVISEES:]]
     )
-    _make_dyads(main, therapists, 45, "C", rng, today)
+    _make_dyads(main, therapists, DEMO_DYADS, "C", rng, today)
 
     other = DemoClinic(Clinic.objects.create(name="Harbour Counselling (demo)", slug=OTHER_SLUG))
     other.staff = _make_staff(other.clinic, OTHER_STAFF, password_hash)

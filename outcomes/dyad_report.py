@@ -23,6 +23,7 @@ from outcomes.analytics import (
     discrepancy_trend,
     dyad_series,
     lagged_correlation,
+    lagged_pairs,
     missed_form_alerts,
     outcome_alerts,
     pearson_with_ci,
@@ -252,6 +253,55 @@ def _scatter_chart(series: pd.DataFrame, client: str | None) -> Chart:
     return chart
 
 
+def _lagged_chart(series: pd.DataFrame, client: str | None) -> Chart:
+    """The client's relationship at session t against the session check at t + 1."""
+    chart = Chart("lagged", _("Relationship and the next session's outcome"), None)
+    x, y = column_key(client or "RRI-C", "total"), column_key(MAIN_OUTCOME, "total")
+    if x not in series.columns or y not in series.columns:
+        chart.empty = _(
+            "The client's relationship and session-check scores are needed for this view."
+        )
+        return chart
+    pairs = lagged_pairs(series, x, y)
+    if len(pairs) < MIN_SESSIONS:
+        more = MIN_SESSIONS - len(pairs)
+        chart.empty = ngettext(
+            "%(n)d pair of consecutive sessions with the relationship rated at the first and "
+            "the session check at the second; %(min)d are needed before a correlation means "
+            "anything (%(more)d more). A missed or unrated session breaks the chain.",
+            "%(n)d pairs of consecutive sessions with the relationship rated at the first and "
+            "the session check at the second; %(min)d are needed before a correlation means "
+            "anything (%(more)d more). A missed or unrated session breaks the chain.",
+            len(pairs),
+        ) % {"n": len(pairs), "min": MIN_SESSIONS, "more": more}
+        return chart
+    sessions = [int(n) for n in pairs["session"]]
+    chart.figure = figures.scatter_chart(
+        pairs["x"], pairs["y_next"], sessions,
+        title=_("%(instrument)s total at a session vs session check at the next")
+        % {"instrument": client},
+        x_title=_("%(instrument)s total at session t") % {"instrument": client},
+        y_title=_("Session check at session t + 1"), name=_("session pairs"),
+        colour=figures.PALETTE[2], labels=[f"{n}→{n + 1}" for n in sessions],
+    )  # fmt: skip
+    lag = lagged_correlation(series, x, y)
+    chart.summary = _(
+        "Relationship at one session vs session check at the next: %(next)s (pairs of "
+        "consecutive sessions only). This describes how the two move together over time in this "
+        "dyad; it does not show that one causes the other."
+    ) % {"next": describe(lag)}
+    chart.table_columns = [
+        _("Sessions"),
+        _("%(instrument)s total at the first") % {"instrument": client},
+        _("Session check at the second"),
+    ]
+    chart.table_rows = [
+        [f"{n}→{n + 1}", _fmt(a), _fmt(b)]
+        for n, a, b in zip(sessions, pairs["x"], pairs["y_next"], strict=True)
+    ]
+    return chart
+
+
 def _discrepancy_chart(
     series: pd.DataFrame, client: str | None, therapist: str | None
 ) -> tuple[Chart, Trend | None]:
@@ -302,6 +352,7 @@ def build_dyad_report(
     charts = [_relationship_chart(series, client, therapist)]
     charts += _outcome_charts(series, specs)
     charts.append(_scatter_chart(series, client))
+    charts.append(_lagged_chart(series, client))
     disc_chart, trend = _discrepancy_chart(series, client, therapist)
     charts.append(disc_chart)
 

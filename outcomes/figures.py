@@ -80,7 +80,9 @@ def scatter_chart(
     y_title: str,
     name: str,
     colour: str = CLIENT,
+    labels: Sequence[str] | None = None,
 ) -> dict:
+    """Points labelled with their session number, or with `labels` (e.g. "3→4")."""
     layout = _layout(title, y_title)
     layout["xaxis"] = {"title": {"text": x_title}}
     layout["hovermode"] = "closest"
@@ -92,7 +94,7 @@ def scatter_chart(
                 "name": name,
                 "x": _clean(list(x)),
                 "y": _clean(list(y)),
-                "text": [str(s) for s in sessions],
+                "text": list(labels) if labels is not None else [str(s) for s in sessions],
                 "textposition": "top center",
                 "marker": {"color": colour, "size": 9},
                 # %{...} are plotly's placeholders, kept out of the translated text.

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.core.cache import cache
-from django.db.models import Max
+from django.db.models import Count, Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic.models import Clinic, Dyad
 from outcomes.analytics import SCORE_COLUMNS, cronbach_alpha
+from rri_forms.history import ScoreEvent
 from rri_forms.instrument_spec import InstrumentSpec
 from rri_forms.models import Administration, Answer, ClientLink, Instrument, Score
 
@@ -119,11 +120,16 @@ _ALPHA_SAMPLE = 2000  # most recent administrations used for alpha: plenty for a
 def clinic_reference(
     clinic: Clinic, code: str, scale: str, spec: InstrumentSpec
 ) -> ClinicReference:
-    """Cached per clinic, scale and the clinic's latest administration (new forms refresh it)."""
-    latest = Administration.objects.filter(dyad__clinic=clinic, instrument_code=code).aggregate(
-        last=Max("pk")
-    )["last"]
-    key = f"clinic-ref:{clinic.pk}:{code}:{scale}:{latest}"
+    """Cached per clinic, scale and the state of the data, one query to check it: the latest
+    administration and their count (new and deleted forms) and the newest score history event
+    (corrections and `manage.py rescore` change scores but keep the administration). The
+    event id is clinic-wide, so any clinic's new form also renews the key: one index look-up
+    instead of a join over the score history."""
+    newest_event = ScoreEvent.objects.order_by("-pgh_id").values("pgh_id")[:1]
+    state = Administration.objects.filter(dyad__clinic=clinic, instrument_code=code).aggregate(
+        last=Max("pk"), n=Count("pk"), event=Max(Subquery(newest_event))
+    )
+    key = f"clinic-ref:{clinic.pk}:{code}:{scale}:{state['last']}:{state['n']}:{state['event']}"
     cached = cache.get(key)
     if cached is not None:
         return cached

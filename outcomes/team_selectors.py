@@ -19,7 +19,7 @@ from typing import Generic, TypeVar
 import pandas as pd
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, Max, QuerySet, Subquery, Sum
 from django.utils import timezone, translation
 
 from clinic import access
@@ -29,6 +29,7 @@ from outcomes.team import (
     ANSWER_FRAME_COLUMNS,
     SCORE_FRAME_COLUMNS,
 )
+from rri_forms.history import ScoreEvent
 from rri_forms.models import Administration, Answer, Score
 
 CACHE_SECONDS = 3600
@@ -43,6 +44,7 @@ class InstrumentState:
     administrations: int
     latest_pk: int
     therapist_sum: int
+    score_event: int  # newest score history event, of any clinic
 
 
 @dataclass(frozen=True)
@@ -99,16 +101,29 @@ def instrument_states(scope: TeamScope) -> list[InstrumentState]:
 
     This is what the cache keys hang on: a new form raises the latest pk, a deleted one or a
     change of supervision changes the count, and a dyad moved to another therapist changes
-    the therapist sum folded into the key.
+    the therapist sum folded into the key. A correction or `manage.py rescore` keeps the
+    administration but replaces or updates its scores, which only the score history shows:
+    its newest event id is folded in too. That id is clinic-wide (one index look-up, no join
+    over the history), so a form anywhere also renews the key; small scopes refit in the
+    request and large ones in the background, so this costs a refit, never a wait.
     """
+    newest_event = ScoreEvent.objects.order_by("-pgh_id").values("pgh_id")[:1]
     rows = (
         scope.administrations()
         .values("instrument_code")
-        .annotate(n=Count("pk"), last=Max("pk"), therapists=Sum("dyad__therapist_id"))
+        .annotate(
+            n=Count("pk"),
+            last=Max("pk"),
+            therapists=Sum("dyad__therapist_id"),
+            event=Max(Subquery(newest_event)),
+        )
         .order_by("instrument_code")
     )
     return [
-        InstrumentState(r["instrument_code"], r["n"], r["last"], r["therapists"] or 0) for r in rows
+        InstrumentState(
+            r["instrument_code"], r["n"], r["last"], r["therapists"] or 0, r["event"] or 0
+        )
+        for r in rows
     ]
 
 
@@ -119,7 +134,8 @@ def cache_key(scope: TeamScope, states: list[InstrumentState] | None, *parts: ob
         "any"
         if states is None
         else ";".join(
-            f"{s.code}:{s.administrations}:{s.latest_pk}:{s.therapist_sum}" for s in states
+            f"{s.code}:{s.administrations}:{s.latest_pk}:{s.therapist_sum}:{s.score_event}"
+            for s in states
         )
     )
     language = translation.get_language() or ""

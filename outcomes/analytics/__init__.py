@@ -24,6 +24,7 @@ from .correlation import (
     fisher_ci,
     grouped_correlations,
     lagged_correlation,
+    lagged_pairs,
     pearson_with_ci,
 )
 from .meta import (
@@ -86,6 +87,7 @@ __all__ = [
     "fisher_ci",
     "grouped_correlations",
     "lagged_correlation",
+    "lagged_pairs",
     "missed_form_alerts",
     "outcome_alerts",
     "outcome_on_relationship",

@@ -32,7 +32,9 @@ AlertKind = Literal[
 ]
 Severity = Literal["high", "medium"]
 
-MIN_FIRST_SESSION_SCORES = 10
+# Below about 30 scores a sample-based RCI carries excessive sampling error (see
+# docs/analytics.md, "Reliable change from clinic data"), so no threshold is derived from fewer.
+MIN_FIRST_SESSION_SCORES = 30
 MIN_EARLIER_SESSIONS = 3
 
 _SEVERITY_ORDER = {"high": 0, "medium": 1}
@@ -100,7 +102,7 @@ def reference_from_clinic(
 ) -> ScaleReference:
     """Threshold from this clinic's data: SD (ddof = 1) of first-session scores and α.
 
-    Returns threshold None, with the reason in `source`, when there are fewer than 10
+    Returns threshold None, with the reason in `source`, when there are fewer than 30
     first-session scores, no α, α outside (0, 1), or the scores do not vary.
     """
     values = np.asarray(list(first_session_scores), dtype=float)

@@ -162,6 +162,31 @@ def _session_values(frame: pd.DataFrame, session_col: str) -> pd.Series:
     raise KeyError(f"{session_col!r} is neither a column nor an index level")
 
 
+def lagged_pairs(
+    frame: pd.DataFrame, x: str, y: str, *, session_col: str = "session_number"
+) -> pd.DataFrame:
+    """Complete lag-1 pairs of one dyad: columns session (t), x (x at t), y_next (y at t + 1).
+
+    Pairs are formed only when session numbers are consecutive: sessions 3 and 5 (4 missing)
+    give no pair, because the 3→5 interval is a different, longer lag. `session_col` may be a
+    column or an index level (as in `dyad_series` output).
+    """
+    sessions = _session_values(frame, session_col).to_numpy()
+    if pd.Series(sessions).duplicated().any():
+        raise ValueError("session numbers repeat; pass one dyad's frame with one row per session")
+    at_t = pd.Series(frame[x].to_numpy(dtype=float), index=sessions)
+    at_next = pd.Series(frame[y].to_numpy(dtype=float), index=sessions)
+    # Look up y at t + 1 for every t; a missing t + 1 becomes NaN and is dropped as incomplete.
+    pairs = pd.DataFrame(
+        {
+            "session": sessions,
+            "x": at_t.to_numpy(),
+            "y_next": at_next.reindex(at_t.index + 1).to_numpy(),
+        }
+    )
+    return pairs.dropna().sort_values("session").reset_index(drop=True)
+
+
 def lagged_correlation(
     frame: pd.DataFrame,
     x: str,
@@ -171,22 +196,12 @@ def lagged_correlation(
     min_n: int = MIN_SESSIONS,
     confidence: float = 0.95,
 ) -> Correlation:
-    """Lag-1 correlation: x at session t against y at session t + 1.
-
-    Pairs are formed only when session numbers are consecutive: sessions 3 and 5 (4 missing)
-    give no pair, because the 3→5 interval is a different, longer lag. `session_col` may be a
-    column or an index level (as in `dyad_series` output). One dyad per call.
-    """
-    sessions = _session_values(frame, session_col).to_numpy()
-    if pd.Series(sessions).duplicated().any():
-        raise ValueError("session numbers repeat; pass one dyad's frame with one row per session")
-    at_t = pd.Series(frame[x].to_numpy(dtype=float), index=sessions)
-    at_next = pd.Series(frame[y].to_numpy(dtype=float), index=sessions)
-    # Look up y at t + 1 for every t; a missing t + 1 becomes NaN and is dropped as incomplete.
-    paired_y = at_next.reindex(at_t.index + 1).to_numpy()
+    """Lag-1 correlation: x at session t against y at session t + 1 (pairs as in
+    `lagged_pairs`). One dyad per call."""
+    pairs = lagged_pairs(frame, x, y, session_col=session_col)
     return pearson_with_ci(
-        at_t.to_numpy(),
-        paired_y,
+        pairs["x"].to_numpy(),
+        pairs["y_next"].to_numpy(),
         min_n=min_n,
         confidence=confidence,
         too_few=too_few_consecutive_pairs,

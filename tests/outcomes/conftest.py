@@ -53,8 +53,9 @@ def add_sessions(
 
 @pytest.fixture
 def clinic_history(personas):
-    """Ten other dyads of clinic A with varied first sessions: the clinic's reference data."""
-    for i in range(10):
+    """Thirty other dyads of clinic A with varied first sessions: the clinic's reference data
+    (30 first-session scores per instrument, the minimum for a threshold from clinic data)."""
+    for i in range(30):
         dyad = DyadFactory(
             therapist=personas.therapist_a2,
             client=ClientFactory(clinic=personas.clinic_a, code=f"REF-{i}"),

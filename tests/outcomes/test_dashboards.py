@@ -352,37 +352,36 @@ def _caseload(therapist, n: int) -> None:
         add_link(dyad.sessions.order_by("-number").first(), expired=bool(i % 2))
 
 
-def _count(http, url) -> int:
-    http.get(url)  # warm the clinic-reference cache
-    with CaptureQueriesContext(connection) as ctx:
-        response = http.get(url)
-    assert response.status_code == 200
-    return len(ctx.captured_queries)
+# A warm view. Therapist home: session, user, staff member, dyads, instrument specs, the scores
+# version, totals, newest administrations, risk answers, client links, session counts and the
+# access-log row. The supervisor dashboard adds the TOTP device and the visible therapists, and
+# reads the placeholder-instrument notice after its dyads.
+PAGE_QUERIES = {"therapist_home": 12, "supervisor_dashboard": 15}
 
 
 @pytest.mark.parametrize("page", ["therapist_home", "supervisor_dashboard"])
 def test_query_count_does_not_grow_with_the_caseload(
     clinic_history, login, django_assert_num_queries, page
 ):
-    """2 dyads and 12 dyads (with scores, alerts and links) cost the same queries."""
+    """2 dyads and 12 dyads (with scores, alerts and links) cost the same, literal count."""
     p = clinic_history
     small = StaffFactory(clinic=p.clinic_a, user__username="small")
     large = StaffFactory(clinic=p.clinic_a, user__username="large")
     _caseload(small, 2)
     _caseload(large, 12)
     url = reverse(page)
-    counts = []
     for therapist in (small, large):
         if page == "therapist_home":
             http = login("anonymous")
             http.force_login(therapist.user)
-            counts.append(_count(http, url))
+            target = url
         else:
             http = login("admin_a")
-            counts.append(_count(http, f"{url}?therapist={therapist.pk}"))
-    assert counts[0] == counts[1]
-    with django_assert_num_queries(counts[1]):
-        http.get(url if page == "therapist_home" else f"{url}?therapist={large.pk}")
+            target = f"{url}?therapist={therapist.pk}"
+        http.get(target)  # warm the clinic-reference cache
+        with django_assert_num_queries(PAGE_QUERIES[page]):
+            response = http.get(target)
+        assert response.status_code == 200
 
 
 # --- Reading the scores frame --------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -63,6 +64,60 @@ def test_within_dyad_r_equals_scipy(rated_dyad, login):
     assert f"r = {lag.statistic:.2f}" in body
 
 
+def _section(body: str, key: str) -> str:
+    start = body.index(f'id="h-{key}"')
+    return body[start : body.index("</section>", start)]
+
+
+def test_lagged_scatter_pairs_each_session_with_the_next_outcome(rated_dyad, login):
+    body = login("therapist_a1").get(reverse("dyad_detail", args=[rated_dyad.pk])).content.decode()
+    x = [float(c) for c, _, _ in LEVELS][:-1]
+    y_next = [float(o) for _, _, o in LEVELS][1:]
+    figure = _figures(body)["lagged"]
+    (points,) = figure["data"]
+    assert points["x"] == x and points["y"] == y_next
+    assert points["text"][:2] == ["1→2", "2→3"]
+
+    ref = stats.pearsonr(x, y_next)
+    ci = ref.confidence_interval(0.95)
+    section = html.unescape(_section(body, "lagged"))
+    expected = f"r = {ref.statistic:.2f}, 95% CI [{ci.low:.2f}, {ci.high:.2f}], n = {len(x)}"
+    assert f"Relationship at one session vs session check at the next: {expected}" in section
+    assert 'data-figure="figure-lagged"' in section and 'role="figure"' in section
+    # The table alternative lists every pair.
+    rows = re.findall(r"<tr><td>(\d+→\d+)</td><td>([^<]+)</td><td>([^<]+)</td></tr>", section)
+    assert [(float(a), float(b)) for _, a, b in rows] == list(zip(x, y_next, strict=True))
+    assert rows[-1][0] == "6→7"
+
+
+def test_lagged_view_says_how_many_more_pairs_are_needed(clinic_history, login):
+    p = clinic_history
+    dyad = DyadFactory(therapist=p.therapist_a1, client=ClientFactory(clinic=p.clinic_a))
+    add_sessions(dyad, LEVELS[:3])
+    body = login("therapist_a1").get(reverse("dyad_detail", args=[dyad.pk])).content.decode()
+    section = html.unescape(_section(body, "lagged"))
+    assert "2 pairs of consecutive sessions" in section and "(2 more)" in section
+    assert "lagged" not in _figures(body)
+
+
+def test_lagged_view_pairs_only_consecutive_sessions(clinic_history, login):
+    """Sessions 1, 2, 3, 5, 6: the 3→5 gap is no pair, so 3 pairs and one more needed."""
+    p = clinic_history
+    dyad = DyadFactory(therapist=p.therapist_a1, client=ClientFactory(clinic=p.clinic_a))
+    for number in (1, 2, 3, 5, 6):
+        session = TherapySession.objects.create(dyad=dyad, number=number, date=dyad.started_on)
+        rate(session, "RRI-C", 2 + number % 3)
+        rate(session, "SESSION-CHECK", 1 + number % 4)
+    body = login("therapist_a1").get(reverse("dyad_detail", args=[dyad.pk])).content.decode()
+    section = html.unescape(_section(body, "lagged"))
+    assert "3 pairs of consecutive sessions" in section and "(1 more)" in section
+    session = TherapySession.objects.create(dyad=dyad, number=4, date=dyad.started_on)
+    rate(session, "RRI-C", 4)
+    rate(session, "SESSION-CHECK", 2)
+    body = login("therapist_a1").get(reverse("dyad_detail", args=[dyad.pk])).content.decode()
+    assert _figures(body)["lagged"]["data"][0]["text"] == ["1→2", "2→3", "3→4", "4→5", "5→6"]
+
+
 def test_rupture_shows_an_alert_with_its_reason(rated_dyad, login):
     body = login("therapist_a1").get(reverse("dyad_detail", args=[rated_dyad.pk])).content.decode()
     session6 = TherapySession.objects.get(dyad=rated_dyad, number=6)
@@ -102,34 +157,26 @@ def test_gaps_and_missing_rater_render(clinic_history, login):
     )
 
 
-def _queries_for(dyad, login, django_assert_num_queries, n):
-    http = login("therapist_a1")
-    http.get(reverse("dyad_detail", args=[dyad.pk]))  # warm the clinic reference cache
-    with django_assert_num_queries(n):
-        http.get(reverse("dyad_detail", args=[dyad.pk]))
+# A warm view (the clinic reference cached): session, user, TOTP device, staff member, dyad,
+# the access-log row, instrument specs, scores, three clinic-reference freshness checks (one per
+# instrument without reference values: RRI-C, RRI-T, SESSION-CHECK), risk answers, client links
+# and the sessions list.
+DYAD_PAGE_QUERIES = 14
 
 
 def test_query_count_does_not_grow_with_sessions(clinic_history, login, django_assert_num_queries):
-    """Session, user, staff, dyad, specs, scores, risk answers, links, clinic-reference
-    freshness checks (one per instrument without reference values), sessions list, and the
-    session save — the same for 3 sessions as for 12."""
+    """The same literal count for 3 sessions as for 12."""
     p = clinic_history
     small = DyadFactory(therapist=p.therapist_a1, client=ClientFactory(clinic=p.clinic_a))
     add_sessions(small, LEVELS[:3])
     large = DyadFactory(therapist=p.therapist_a1, client=ClientFactory(clinic=p.clinic_a))
     add_sessions(large, (LEVELS * 2)[:12])
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     http = login("therapist_a1")
-    counts = []
     for dyad in (small, large):
-        http.get(reverse("dyad_detail", args=[dyad.pk]))
-        with CaptureQueriesContext(connection) as ctx:
-            http.get(reverse("dyad_detail", args=[dyad.pk]))
-        counts.append(len(ctx.captured_queries))
-    assert counts[0] == counts[1]
-    _queries_for(large, login, django_assert_num_queries, counts[1])
+        http.get(reverse("dyad_detail", args=[dyad.pk]))  # warm the clinic reference cache
+        with django_assert_num_queries(DYAD_PAGE_QUERIES):
+            response = http.get(reverse("dyad_detail", args=[dyad.pk]))
+        assert response.status_code == 200
 
 
 def test_viewing_a_dyad_is_logged(rated_dyad, login, personas):

@@ -123,7 +123,7 @@ def test_alerts_and_refusals_are_translated_whole(marked: None) -> None:
 
     refused = reference_from_clinic([3.0, 4.0], 0.9, label="RRI-C total", higher_is_better=True)
     assert refused.source == (
-        "⟦this clinic's data: 2 first-session scores; at least 10 are needed, so no "
+        "⟦this clinic's data: 2 first-session scores; at least 30 are needed, so no "
         "reliable-change threshold⟧"
     )
 

@@ -512,8 +512,8 @@ def test_cache_serves_repeat_views_and_new_forms_refresh_it(pool_clinic, login):
     http = login("admin_a")
     cold = _count(http)
     warm = _count(http)
-    assert any("rri_forms_score" in q["sql"] for q in cold)
-    assert not any("rri_forms_score" in q["sql"] for q in warm)
+    assert any('"rri_forms_score"' in q["sql"] for q in cold)
+    assert not any('"rri_forms_score"' in q["sql"] for q in warm)
     assert len(warm) < len(cold)
     body = html.unescape(http.get(URL).content.decode())
     assert _stat(body, "Dyads pooled (k)") == "5"
@@ -527,6 +527,75 @@ def test_cache_serves_repeat_views_and_new_forms_refresh_it(pool_clinic, login):
     rate(add_more, "SESSION-CHECK", 3)
     body = html.unescape(http.get(URL).content.decode())
     assert _stat(body, "Dyads pooled (k)") == "6"
+
+
+def _correct_rri_t(personas, code, number, level):
+    """The dyad's therapist corrects their RRI-T of one session (same administration)."""
+    from rri_forms.services.therapist_forms import therapist_forms_save
+
+    session = TherapySession.objects.get(dyad__client__code=code, number=number)
+    (instrument,) = [i for i in Instrument.objects.filter(code="RRI-T", is_current=True)]
+    answers = {
+        item.number: (
+            item.response_scale.min + item.response_scale.max - level if item.reverse else level
+        )
+        for item in instrument.spec.items
+    }
+    therapist_forms_save(
+        actor_user=session.dyad.therapist.user,
+        session=session,
+        instruments=[instrument],
+        answers={instrument.pk: answers},
+    )
+
+
+def test_a_correction_refreshes_the_cached_page(pool_clinic, login, personas):
+    """A correction keeps the administration and replaces its scores: the next request shows
+    the corrected numbers, not the cached ones."""
+    http = login("admin_a")
+    query = "?rr=RRI-T&outcome=SESSION-CHECK"
+    before = html.unescape(http.get(URL + query).content.decode())
+    with CaptureQueriesContext(connection) as warm:
+        http.get(URL + query)
+    assert not any('"rri_forms_score"' in q["sql"] for q in warm.captured_queries)  # cached
+    administrations = Score.objects.values("administration").distinct().count()
+
+    _correct_rri_t(personas, "P-01", 3, 1)  # was 4
+    assert Score.objects.values("administration").distinct().count() == administrations
+
+    after = html.unescape(http.get(URL + query).content.decode())
+    r, n = [], []
+    for x, y in _stored_pairs(personas.clinic_a, x="RRI-T").values():
+        if len(x) < 4 or np.all(y == y[0]) or np.all(x == x[0]):
+            continue
+        rho = stats.pearsonr(x, y).statistic
+        if abs(rho) < 1 - 1e-9:
+            r.append(rho)
+            n.append(len(x))
+    ref = combine_effects(np.arctanh(r), 1 / (np.asarray(n) - 3.0), method_re="dl")
+    assert _stat(after, "Pooled r") == _r(np.tanh(ref.mean_effect_re))
+    assert _stat(after, "Pooled r") != _stat(before, "Pooled r")
+
+
+def test_a_correction_refreshes_the_clinic_reference(clinic_history, personas):
+    """The clinic's first-session SD behind the alert thresholds follows corrected scores."""
+    from outcomes.selectors import clinic_reference, instrument_specs
+
+    spec = instrument_specs()["RRI-T"]
+    before = clinic_reference(personas.clinic_a, "RRI-T", "total", spec).first_session_scores
+    assert clinic_reference(personas.clinic_a, "RRI-T", "total", spec).first_session_scores == (
+        before
+    )
+    _correct_rri_t(personas, "REF-0", 1, 5)  # was 3
+    after = clinic_reference(personas.clinic_a, "RRI-T", "total", spec).first_session_scores
+    stored = Score.objects.filter(
+        administration__dyad__clinic=personas.clinic_a,
+        administration__instrument_code="RRI-T",
+        administration__session__number=1,
+        scale="total",
+    ).values_list("value", flat=True)
+    assert sorted(after) == sorted(float(v) for v in stored)
+    assert sorted(after) != sorted(before) and 5.0 in after
 
 
 def test_cache_is_not_shared_between_scopes(pool_clinic, login, personas):
@@ -587,7 +656,7 @@ def test_large_clinic_never_waits_for_a_model(therapist_clinic, login, backgroun
     assert float(_stat(body, "Therapist ICC")) > 0.2
     assert 'id="model-table"' in body and 'id="alpha-table"' in body
     assert "pending" not in body and "stale" not in body
-    assert not any("rri_forms_score" in q["sql"] for q in _count(http))  # whole report cached
+    assert not any('"rri_forms_score"' in q["sql"] for q in _count(http))  # whole report cached
 
     # New forms: the last results stay on the page, marked, while the update runs.
     dyad = TherapySession.objects.filter(dyad__client__code="T0-0").first().dyad

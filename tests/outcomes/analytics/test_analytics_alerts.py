@@ -39,26 +39,26 @@ def series(values, sessions=None):
 
 
 def test_reference_from_clinic_threshold_from_sd_and_alpha():
-    scores = [3.1, 4.0, 3.6, 4.4, 2.9, 3.8, 4.1, 3.3, 3.7, 4.6, 3.0, np.nan]
+    scores = [3.1, 4.0, 3.6, 4.4, 2.9, 3.8, 4.1, 3.3, 3.7, 4.6, 3.0, np.nan] * 3
     ref = reference_from_clinic(scores, 0.88, label="RRI-C total", higher_is_better=True)
     sd = statistics.stdev([s for s in scores if not math.isnan(s)])
     assert ref.threshold == pytest.approx(1.96 * sd * math.sqrt(2) * math.sqrt(1 - 0.88))
     assert ref.label == "RRI-C total" and ref.higher_is_better
     assert ref.source.startswith("this clinic's data")
     assert f"{sd:.2f}".rstrip("0") in ref.source
-    assert "11 first-session scores" in ref.source
+    assert "33 first-session scores" in ref.source
     assert "alpha .88" in ref.source
 
 
 @pytest.mark.parametrize(
     ("scores", "alpha", "why"),
     [
-        ([3.0, 4.0] * 4 + [np.nan] * 5, 0.9, "8 first-session scores; at least 10 are needed"),
-        ([3.0, 4.0] * 6, None, "no reliability (alpha) estimate"),
-        ([3.0, 4.0] * 6, math.nan, "no reliability (alpha) estimate"),
-        ([3.0, 4.0] * 6, 1.0, "outside 0 to 1"),
-        ([3.0, 4.0] * 6, -0.2, "outside 0 to 1"),
-        ([3.5] * 12, 0.9, "first-session scores did not vary"),
+        ([3.0, 4.0] * 14 + [np.nan] * 5, 0.9, "28 first-session scores; at least 30 are needed"),
+        ([3.0, 4.0] * 16, None, "no reliability (alpha) estimate"),
+        ([3.0, 4.0] * 16, math.nan, "no reliability (alpha) estimate"),
+        ([3.0, 4.0] * 16, 1.0, "outside 0 to 1"),
+        ([3.0, 4.0] * 16, -0.2, "outside 0 to 1"),
+        ([3.5] * 32, 0.9, "first-session scores did not vary"),
         ([], 0.9, "0 first-session scores"),
     ],
 )
