@@ -382,7 +382,7 @@ def missed_form_alerts(frame: pd.DataFrame) -> list[Alert]:
             kind="forms_missed",
             session_number=int(row.session_number),
             scale_label=str(row.form_label),
-            reason=_("%(form)s for session %(n)s was not completed before its link expired.")
+            reason=_("%(form)s for session %(n)s: not completed before the link expired.")
             % {"form": row.form_label, "n": row.session_number},
             severity="medium",
         )

@@ -177,7 +177,7 @@ def test_missed_form_is_an_alert_and_overdue(clinic_history, login):
     add_link(dyad.sessions.get(number=3), expired=True)
     body = login("therapist_a1").get(reverse("therapist_home")).content.decode()
     row = _row(body, "data-dyad", dyad.pk)
-    assert "Client forms for session 3 was not completed before its link expired" in row
+    assert "Client forms for session 3: not completed before the link expired" in row
     assert re.search(r'class="text-end overdue"><span class="badge text-bg-warning"[^>]*>1<', row)
 
 

@@ -246,7 +246,7 @@ def test_missed_forms_only_expired_and_incomplete():
         kind="forms_missed",
         session_number=1,
         scale_label="RRI-C",
-        reason="RRI-C for session 1 was not completed before its link expired.",
+        reason="RRI-C for session 1: not completed before the link expired.",
         severity="medium",
     )
 
