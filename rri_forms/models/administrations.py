@@ -19,11 +19,19 @@ class Administration(models.Model):
     re-score; `manage.py rescore` checks them against the answers.
     """
 
+    # No single-column indexes on session and dyad: the unique constraint (session first)
+    # and the (dyad, rater) index serve every look-up and foreign-key check by them, and
+    # each extra index costs an insertion per submitted form (docs/benchmarks.md).
     session = models.ForeignKey(
-        TherapySession, on_delete=models.PROTECT, related_name="administrations"
+        TherapySession,
+        on_delete=models.PROTECT,
+        related_name="administrations",
+        db_index=False,
     )
     # Denormalised from session: dashboards filter by dyad without joining sessions.
-    dyad = models.ForeignKey(Dyad, on_delete=models.PROTECT, related_name="administrations")
+    dyad = models.ForeignKey(
+        Dyad, on_delete=models.PROTECT, related_name="administrations", db_index=False
+    )
     instrument = models.ForeignKey(
         Instrument, on_delete=models.PROTECT, related_name="administrations"
     )
@@ -87,8 +95,9 @@ class Answer(models.Model):
     """One item's answer. The item's range is copied in so a plain CHECK enforces it; a
     trigger makes sure the copy is the answered instrument version's range for that item."""
 
+    # Indexed by answer_one_per_item, whose first column it is.
     administration = models.ForeignKey(
-        Administration, on_delete=models.CASCADE, related_name="answers"
+        Administration, on_delete=models.CASCADE, related_name="answers", db_index=False
     )
     item_number = models.PositiveSmallIntegerField()
     value = models.SmallIntegerField()
@@ -125,8 +134,9 @@ class Answer(models.Model):
 class Score(models.Model):
     """A scale score (total or subscale) of an administration, computed at submit."""
 
+    # Indexed by score_one_per_scale, whose first column it is.
     administration = models.ForeignKey(
-        Administration, on_delete=models.CASCADE, related_name="scores"
+        Administration, on_delete=models.CASCADE, related_name="scores", db_index=False
     )
     scale = models.CharField(max_length=40)
     value = models.FloatField(null=True, help_text=_("Empty when too many answers are missing."))
