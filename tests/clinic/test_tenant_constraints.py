@@ -5,10 +5,11 @@ constraint's readable message instead of failing."""
 from __future__ import annotations
 
 import datetime
+import importlib
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from clinic import services, staff_services
 from clinic.integrity import readable_integrity_errors
@@ -29,7 +30,7 @@ def _violates(constraint: str, fn) -> None:
     assert info.value.__cause__.diag.constraint_name == constraint
 
 
-def _sql(sql: str, params: list) -> None:
+def _sql(sql: str, params: list | None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -294,3 +295,37 @@ def test_a_link_issued_by_another_clinic_is_refused(personas):
     ):
         ClientLink.objects.filter(pk=link.pk).update(session=personas.session_b1)
     assert info.value.messages == ["Only staff of the session's clinic can issue its client link."]
+
+
+# The migrations refuse to install a rule that existing rows break.
+
+
+@pytest.mark.parametrize(
+    ("module", "message"),
+    [
+        ("clinic.migrations.0011_dyads_sessions_and_supervision_consistent_in_postgres", "session"),
+        ("rri_forms.migrations.0006_forms_and_links_consistent_with_their_session", "client link"),
+    ],
+)
+def test_migration_check_refuses_rows_that_break_a_rule(personas, module, message):
+    check = importlib.import_module(module).CHECK_EXISTING_ROWS
+    _sql(check, None)  # today's rows pass
+    with pytest.raises(DatabaseError, match=message), transaction.atomic():
+        # As before the rules existed: replica mode skips triggers and foreign-key checks.
+        _sql("SET LOCAL session_replication_role = replica", [])
+        _sql(
+            "UPDATE clinic_therapysession SET date = date - 400 WHERE id = %s",
+            [personas.session_a1.pk],
+        )
+        _sql(
+            "UPDATE rri_forms_clientlink SET created_by_id = %s",
+            [personas.therapist_b1.pk],
+        )
+        _sql(
+            "INSERT INTO rri_forms_clientlink (session_id, token_hash, instrument_ids,"
+            " created_by_id, created_at, expires_at, submission_digest)"
+            " VALUES (%s, 'x', '[]', %s, now(), now(), '')",
+            [personas.session_a1.pk, personas.therapist_b1.pk],
+        )
+        _sql("SET LOCAL session_replication_role = origin", [])
+        _sql(check, None)
