@@ -3,6 +3,10 @@
 Services validate first (full_clean runs the same constraints in Python), but two
 requests can still race past validation; the database is the last word, and its
 constraint name tells us which readable message applies.
+
+Rules Django's Meta.constraints cannot declare (composite foreign keys, triggers that
+raise with a constraint name) are named with their message in the model's
+`database_rules` mapping.
 """
 
 from __future__ import annotations
@@ -29,4 +33,7 @@ def readable_integrity_errors(*model_classes: type[models.Model]) -> Iterator[No
             for constraint in model._meta.constraints:
                 if constraint.name == name:
                     raise ValidationError(constraint.get_violation_error_message()) from exc
+            message = getattr(model, "database_rules", {}).get(name)
+            if message is not None:
+                raise ValidationError(message) from exc
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pgtrigger
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -58,6 +59,8 @@ class Client(models.Model):
                 name="client_code_unique_per_clinic",
                 violation_error_message=_("This clinic already has a client with this code."),
             ),
+            # Target of the (client, clinic) foreign key that keeps a dyad in one clinic.
+            models.UniqueConstraint(fields=["id", "clinic"], name="client_id_clinic_key"),
         ]
 
     def __str__(self) -> str:
@@ -66,6 +69,15 @@ class Client(models.Model):
 
 class Dyad(models.Model):
     """One therapist working with one client. A client may have successive dyads."""
+
+    # Composite foreign keys (migration 0011) and a trigger: Django has no model API for them.
+    database_rules = {
+        "dyad_therapist_same_clinic": _("The therapist works at another clinic."),
+        "dyad_client_same_clinic": _("The client belongs to another clinic."),
+        "session_within_dyad_dates": _(
+            "A dyad's dates must include all its sessions: it cannot end before its last one."
+        ),
+    }
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -108,6 +120,31 @@ class Dyad(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["therapist", "status"], name="dyad_therapist_status")]
+        triggers = [
+            pgtrigger.Trigger(
+                name="dyad_dates_hold_sessions",
+                when=pgtrigger.After,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    'OLD."started_on" IS DISTINCT FROM NEW."started_on" '
+                    'OR OLD."ended_on" IS DISTINCT FROM NEW."ended_on"'
+                ),
+                func=pgtrigger.Func(
+                    """
+                    IF EXISTS (
+                        SELECT 1 FROM clinic_therapysession s
+                        WHERE s.dyad_id = NEW.id
+                          AND (s.date < NEW.started_on OR s.date > NEW.ended_on)
+                    ) THEN
+                        RAISE EXCEPTION 'a session of the dyad falls outside its dates'
+                            USING ERRCODE = 'check_violation',
+                                  CONSTRAINT = 'session_within_dyad_dates';
+                    END IF;
+                    RETURN NULL;
+                    """
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.client.code} · {self.therapist.display_name}"
@@ -119,6 +156,12 @@ class Dyad(models.Model):
 
 class TherapySession(models.Model):
     """One session of a dyad, numbered 1, 2, … within the dyad."""
+
+    database_rules = {
+        "session_within_dyad_dates": _(
+            "The session date must fall between the dyad's start and its end."
+        ),
+    }
 
     class Attendance(models.TextChoices):
         ATTENDED = "attended", _("Attended")
@@ -149,6 +192,30 @@ class TherapySession(models.Model):
                 condition=Q(number__gte=1),
                 name="session_number_positive",
                 violation_error_message=_("Session numbers start at 1."),
+            ),
+            # Target of the (session, dyad) foreign key that keeps a form with its dyad.
+            models.UniqueConstraint(fields=["id", "dyad"], name="session_id_dyad_key"),
+        ]
+        triggers = [
+            # FOR SHARE: a concurrent change of the dyad's dates waits for this row, then
+            # its own trigger sees it.
+            pgtrigger.Trigger(
+                name="session_within_dyad_dates",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert | pgtrigger.UpdateOf("date", "dyad_id"),
+                declare=[("started", "date"), ("ended", "date")],
+                func=pgtrigger.Func(
+                    """
+                    SELECT started_on, ended_on INTO started, ended FROM clinic_dyad
+                        WHERE id = NEW.dyad_id FOR SHARE;
+                    IF NEW.date < started OR NEW.date > ended THEN
+                        RAISE EXCEPTION 'the session falls outside its dyad''s dates'
+                            USING ERRCODE = 'check_violation',
+                                  CONSTRAINT = 'session_within_dyad_dates';
+                    END IF;
+                    RETURN NULL;
+                    """
+                ),
             ),
         ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -76,6 +77,46 @@ class StaffMember(models.Model):
                 condition=Q(role__in=["therapist", "supervisor", "admin"]),
                 name="staff_role_valid",
             ),
+            # Target of the (therapist, clinic) foreign key that keeps a dyad in one clinic.
+            models.UniqueConstraint(fields=["id", "clinic"], name="staff_member_id_clinic_key"),
+        ]
+        triggers = [
+            # Supervision's own trigger checks new links; this one a role or clinic change
+            # under existing links (staff_update drops the links a new role no longer fits).
+            pgtrigger.Trigger(
+                name="staff_member_change_fits_supervision",
+                when=pgtrigger.After,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    'OLD."role" IS DISTINCT FROM NEW."role" '
+                    'OR OLD."clinic_id" IS DISTINCT FROM NEW."clinic_id"'
+                ),
+                func=pgtrigger.Func(
+                    """
+                    IF EXISTS (
+                        SELECT 1 FROM clinic_supervision s
+                        JOIN clinic_staffmember sup ON sup.id = s.supervisor_id
+                        JOIN clinic_staffmember thr ON thr.id = s.therapist_id
+                        WHERE (s.supervisor_id = NEW.id OR s.therapist_id = NEW.id)
+                          AND sup.clinic_id <> thr.clinic_id
+                    ) THEN
+                        RAISE EXCEPTION 'a supervision would link two clinics'
+                            USING ERRCODE = 'check_violation',
+                                  CONSTRAINT = 'supervision_same_clinic';
+                    END IF;
+                    IF EXISTS (
+                        SELECT 1 FROM clinic_supervision s
+                        WHERE (s.supervisor_id = NEW.id AND NEW.role <> 'supervisor')
+                           OR (s.therapist_id = NEW.id AND NEW.role <> 'therapist')
+                    ) THEN
+                        RAISE EXCEPTION 'a supervision would no longer fit its roles'
+                            USING ERRCODE = 'check_violation',
+                                  CONSTRAINT = 'supervision_roles_fit';
+                    END IF;
+                    RETURN NULL;
+                    """
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -97,6 +138,14 @@ class StaffMember(models.Model):
 class Supervision(models.Model):
     """A supervisor reviews a therapist's dyads (read-only)."""
 
+    # Rules a trigger enforces (no composite key can reach the two staff rows' roles).
+    database_rules = {
+        "supervision_same_clinic": _("Supervisor and therapist must work at the same clinic."),
+        "supervision_roles_fit": _(
+            "Only a supervisor can supervise, and only a therapist can be supervised."
+        ),
+    }
+
     supervisor = models.ForeignKey(
         StaffMember, on_delete=models.CASCADE, related_name="supervisions"
     )
@@ -114,6 +163,38 @@ class Supervision(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(supervisor=F("therapist")), name="supervision_not_self"
+            ),
+        ]
+        triggers = [
+            # After the row's own checks (not self), so those speak first. FOR SHARE: a
+            # concurrent role or clinic change waits for this link, then sees it.
+            pgtrigger.Trigger(
+                name="supervision_fits_staff",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                declare=[
+                    ("sup", "clinic_staffmember%ROWTYPE"),
+                    ("thr", "clinic_staffmember%ROWTYPE"),
+                ],
+                func=pgtrigger.Func(
+                    """
+                    SELECT * INTO sup FROM clinic_staffmember
+                        WHERE id = NEW.supervisor_id FOR SHARE;
+                    SELECT * INTO thr FROM clinic_staffmember
+                        WHERE id = NEW.therapist_id FOR SHARE;
+                    IF sup.clinic_id <> thr.clinic_id THEN
+                        RAISE EXCEPTION 'supervisor and therapist are of different clinics'
+                            USING ERRCODE = 'check_violation',
+                                  CONSTRAINT = 'supervision_same_clinic';
+                    END IF;
+                    IF sup.role <> 'supervisor' OR thr.role <> 'therapist' THEN
+                        RAISE EXCEPTION 'a supervision links a supervisor to a therapist'
+                            USING ERRCODE = 'check_violation',
+                                  CONSTRAINT = 'supervision_roles_fit';
+                    END IF;
+                    RETURN NULL;
+                    """
+                ),
             ),
         ]
 

@@ -19,6 +19,11 @@ class Administration(models.Model):
     re-score; `manage.py rescore` checks them against the answers.
     """
 
+    # A composite foreign key (session, dyad) -> session (id, dyad); Django cannot declare it.
+    database_rules = {
+        "administration_dyad_is_sessions": _("A form belongs to the dyad of its session."),
+    }
+
     # No single-column indexes on session and dyad: the unique constraint (session first)
     # and the (dyad, rater) index serve every look-up and foreign-key check by them, and
     # each extra index costs an insertion per submitted form (docs/benchmarks.md).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+import pgtrigger
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -26,6 +27,12 @@ def hash_token(token: str) -> str:
 
 class ClientLink(models.Model):
     """Opens the client's pending forms of one session; expires, revocable, single use."""
+
+    database_rules = {
+        "client_link_creator_same_clinic": _(
+            "Only staff of the session's clinic can issue its client link."
+        ),
+    }
 
     class State(models.TextChoices):
         LIVE = "live", _("Waiting for the client")
@@ -59,6 +66,30 @@ class ClientLink(models.Model):
             models.CheckConstraint(
                 condition=Q(used_at__isnull=True) | Q(submission_id__isnull=False),
                 name="client_link_used_has_submission",
+            ),
+        ]
+        # The link's clinic is its session's (through the dyad) and must be its issuer's.
+        # UPDATE OF: the client's submit rewrites only used_at and the submission columns.
+        triggers = [
+            pgtrigger.Trigger(
+                name="client_link_creator_same_clinic",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert | pgtrigger.UpdateOf("session_id", "created_by_id"),
+                func=pgtrigger.Func(
+                    """
+                    IF EXISTS (
+                        SELECT 1 FROM clinic_therapysession s
+                        JOIN clinic_dyad d ON d.id = s.dyad_id
+                        JOIN clinic_staffmember m ON m.id = NEW.created_by_id
+                        WHERE s.id = NEW.session_id AND m.clinic_id <> d.clinic_id
+                    ) THEN
+                        RAISE EXCEPTION 'the link''s issuer works at another clinic'
+                            USING ERRCODE = 'check_violation',
+                                  CONSTRAINT = 'client_link_creator_same_clinic';
+                    END IF;
+                    RETURN NULL;
+                    """
+                ),
             ),
         ]
 

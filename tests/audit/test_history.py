@@ -55,13 +55,11 @@ def test_staff_write_records_user_staff_and_url(personas, login):
 
 def test_update_records_the_old_and_new_rows_with_actor(personas, login):
     http = login("admin_a")
-    dyad = personas.dyad_a1
-    response = http.post_form(
-        reverse("dyad_end", args=[dyad.pk]), {"ended_on": dyad.started_on.isoformat()}
-    )
+    dyad, last = personas.dyad_a1, personas.session_a1.date
+    response = http.post_form(reverse("dyad_end", args=[dyad.pk]), {"ended_on": last.isoformat()})
     assert response.status_code == 302
     update = DyadEvent.objects.get(pgh_obj_id=dyad.pk, pgh_label="update")
-    assert update.status == "ended" and update.ended_on == dyad.started_on
+    assert update.status == "ended" and update.ended_on == last
     assert update.pgh_context["staff"] == personas.admin_a.pk
     assert DyadEvent.objects.get(pgh_obj_id=dyad.pk, pgh_label="insert").status == "active"
 

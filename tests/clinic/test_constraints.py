@@ -59,12 +59,13 @@ def test_one_active_dyad_per_client(personas):
 
 def test_successive_dyads_are_allowed(personas):
     dyad = personas.dyad_a1
-    Dyad.objects.filter(pk=dyad.pk).update(status="ended", ended_on=dyad.started_on)
+    last = personas.session_a1.date
+    Dyad.objects.filter(pk=dyad.pk).update(status="ended", ended_on=last)
     Dyad.objects.create(
         clinic=dyad.clinic,
         therapist=personas.therapist_a2,
         client=dyad.client,
-        started_on=dyad.started_on,
+        started_on=last,
     )
     assert dyad.client.dyads.count() == 2
 
