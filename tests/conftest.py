@@ -32,6 +32,16 @@ def _fast_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_random_ratelimit_purge(monkeypatch):
+    """One counted request in 500 also deletes expired counters (clinic/ratelimit.py): a
+    write that tests counting or failing a request's statements would meet by chance. Its
+    odds become nil here; test_ratelimit.py calls the purge itself."""
+    from clinic import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_PURGE_ONE_IN", 2**62)
+
+
+@pytest.fixture(autouse=True)
 def _two_factor_on(settings):
     """The suite runs with production's second-factor rule (off by default under DEBUG)."""
     settings.REQUIRE_2FA = True
