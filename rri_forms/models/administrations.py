@@ -151,6 +151,17 @@ class Score(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["administration", "scale"], name="score_one_per_scale"),
         ]
+        # The dashboards read every total of a clinic (outcomes.dashboards.totals_frame): an
+        # index-only scan of this, in form order, merge-joins to the forms without reading the
+        # score table or hashing 10⁵ forms. Partial: one entry per form, not one per score.
+        indexes = [
+            models.Index(
+                fields=["administration"],
+                include=["value"],
+                condition=Q(scale="total"),
+                name="score_total_by_administration",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.scale} = {self.value}"

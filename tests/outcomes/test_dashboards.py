@@ -387,24 +387,41 @@ def test_query_count_does_not_grow_with_the_caseload(
 # --- Reading the scores frame --------------------------------------------------------
 
 
-def test_text_frame_carries_the_exact_stored_scores(clinic_history):
-    """The dashboards read scores as text; the values must be the floats the ORM reads."""
+def test_totals_frame_carries_the_exact_stored_scores(clinic_history):
+    """The dashboards read scores in PostgreSQL's binary form, column by column; each row must
+    be a stored total with the floats, dates and numbers the ORM reads."""
 
-    dyad = DyadFactory(
-        therapist=clinic_history.therapist_a1,
-        client=ClientFactory(clinic=clinic_history.clinic_a, code="A1-EXACT"),
-    )
+    dyads = [
+        DyadFactory(
+            therapist=clinic_history.therapist_a1,
+            client=ClientFactory(clinic=clinic_history.clinic_a, code=f"A1-EXACT-{i}"),
+        )
+        for i in range(2)
+    ]
+    add_sessions(dyads[0], LEVELS, noisy=True)  # means such as 3.5416666666666665
+    add_sessions(dyads[1], LEVELS[:4], noisy=True)
+    key = ["dyad_id", "instrument", "session_number"]
+    columns = ["dyad_id", "session_number", "session_date", "instrument", "score"]
+    orm = pd.concat(selectors.scores_frame(dyad=d) for d in dyads)
+    orm = orm[orm["scale"] == "total"].sort_values(key)[columns].reset_index(drop=True)
+    later = _today(clinic_history) + datetime.timedelta(days=400)
+    read = totals_frame([d.pk for d in dyads], until=later).sort_values(key)
+    read = read.reset_index(drop=True)
+    assert len(read) == 3 * (len(LEVELS) + 4)
+    assert read["score"].tolist() == orm["score"].tolist()  # exact, not approximate
+    assert any(v != round(v, 3) for v in read["score"])  # the example has long decimals
+    assert read["dyad_id"].tolist() == orm["dyad_id"].tolist()
+    assert read["session_number"].tolist() == orm["session_number"].tolist()
+    assert read["instrument"].astype(str).tolist() == orm["instrument"].tolist()
+    assert [d.date() for d in read["session_date"]] == orm["session_date"].tolist()
 
-    add_sessions(dyad, LEVELS, noisy=True)  # means such as 3.5416666666666665
-    orm = selectors.scores_frame(dyad=dyad)
-    orm = orm[orm["scale"] == "total"].sort_values(["instrument", "session_number"])
-    text = totals_frame([dyad.pk], until=_today(clinic_history) + datetime.timedelta(days=400))
-    text = text.sort_values(["instrument", "session_number"])
-    assert len(text) == len(orm) == 3 * len(LEVELS)
-    assert text["score"].tolist() == orm["score"].tolist()  # exact, not approximate
-    assert any(v != round(v, 3) for v in text["score"])  # the example has long decimals
-    assert text["instrument"].astype(str).tolist() == orm["instrument"].tolist()
-    assert [d.date() for d in text["session_date"]] == orm["session_date"].tolist()
+    # Sessions dated after `until` are left out; no dyads, no rows (with the same columns).
+    third = sorted(orm["session_date"].unique())[2]
+    cut = totals_frame([d.pk for d in dyads], until=third)
+    assert 0 < len(cut) == (orm["session_date"] <= third).sum() < len(orm)
+    assert cut["session_date"].max().date() == third
+    empty = totals_frame([], until=later)
+    assert empty.empty and empty.columns.tolist() == columns
 
 
 def test_cached_frame_is_reused_until_the_data_changes(clinic_history, monkeypatch):

@@ -1,0 +1,29 @@
+"""Index total scores by form, with their value: the dashboards' clinic-wide read of every
+total becomes an index-only scan merge-joined to the forms (docs/benchmarks.md, "Dashboards
+at clinic scale"). Partial on scale = 'total', so each submitted form adds one entry.
+
+Built CONCURRENTLY (outside a transaction), so submits keep being written while it builds.
+"""
+
+from django.contrib.postgres.operations import AddIndexConcurrently
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("rri_forms", "0005_drop_indexes_covered_by_unique_constraints"),
+    ]
+
+    operations = [
+        AddIndexConcurrently(
+            model_name="score",
+            index=models.Index(
+                condition=models.Q(("scale", "total")),
+                fields=["administration"],
+                include=("value",),
+                name="score_total_by_administration",
+            ),
+        ),
+    ]
