@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("rri_forms", "0005_drop_indexes_covered_by_unique_constraints"),
+        ("rri_forms", "0006_forms_and_links_consistent_with_their_session"),
     ]
 
     operations = [
