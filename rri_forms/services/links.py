@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic.access import can_write_dyad, require_staff
+from clinic.integrity import readable_integrity_errors
 from clinic.models import TherapySession
 from rri_forms.models import Administration, ClientLink
 from rri_forms.models.links import hash_token, new_token
@@ -51,13 +52,14 @@ def link_issue(*, actor_user: AbstractBaseUser, session: TherapySession) -> tupl
     live.update(revoked_at=now)
     lifetime = form_settings_for(session.dyad.clinic).link_lifetime_hours
     token = new_token()
-    link = ClientLink.objects.create(
-        session=session,
-        token_hash=hash_token(token),
-        instrument_ids=instrument_ids,
-        created_by=require_staff(actor_user),
-        expires_at=now + datetime.timedelta(hours=lifetime),
-    )
+    with readable_integrity_errors(ClientLink):  # e.g. the issuer moved clinic meanwhile
+        link = ClientLink.objects.create(
+            session=session,
+            token_hash=hash_token(token),
+            instrument_ids=instrument_ids,
+            created_by=require_staff(actor_user),
+            expires_at=now + datetime.timedelta(hours=lifetime),
+        )
     return link, token
 
 

@@ -16,6 +16,7 @@ from clinic.integrity import readable_integrity_errors
 from clinic.models import Dyad, StaffMember, Supervision, TherapySession
 from rri_forms.models import Administration, ClientLink
 from rri_forms.selectors import current_instruments
+from rri_forms.services import links
 from rri_forms.services.therapist_forms import therapist_forms_save
 from tests.factories import ClientFactory, DyadFactory
 
@@ -295,6 +296,16 @@ def test_a_link_issued_by_another_clinic_is_refused(personas):
     ):
         ClientLink.objects.filter(pk=link.pk).update(session=personas.session_b1)
     assert info.value.messages == ["Only staff of the session's clinic can issue its client link."]
+
+
+def test_link_issue_racing_a_clinic_move_shows_the_message(personas, monkeypatch):
+    """The issuer checked in Python, then (as if moved meanwhile) stored as another clinic's:
+    the service answers with the rule's message, and no link is stored."""
+    monkeypatch.setattr(links, "require_staff", lambda user: personas.therapist_b1)
+    with pytest.raises(ValidationError) as info:
+        links.link_issue(actor_user=personas.therapist_a1.user, session=personas.session_a1)
+    assert info.value.messages == ["Only staff of the session's clinic can issue its client link."]
+    assert not ClientLink.objects.filter(session=personas.session_a1).exists()
 
 
 # The migrations refuse to install a rule that existing rows break.
