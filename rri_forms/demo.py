@@ -5,10 +5,15 @@ therapist's forms and (for most sessions) the client's, drawn from a small gener
 
 * Relationship latent of a session (1-5 scale): ``3.6 + therapist effect + dyad effect +
   slow growth + session noise``. Therapist effects are N(0, 0.35), with one therapist made
-  clearly higher and one clearly lower, so therapists differ more than chance. Client and
-  therapist ratings share the latent, each with its own noise; therapists rate a little lower.
+  clearly higher and one clearly lower, so therapists differ more than chance. Session noise
+  is small (SD 0.06), as real relationship ratings change little from week to week. Client and
+  therapist ratings share the latent, each with its own small noise; therapists rate a little
+  lower.
 * Item answers: ``round(latent + item offset + item noise)`` clipped to the response scale;
-  reverse-keyed items are answered reversed, so their keyed values follow the latent.
+  reverse-keyed items are answered reversed, so their keyed values follow the latent. Item
+  noise gives the 24-item RRI forms an alpha of about .94 (the published omega of the 24-item
+  RRI-C is .97, the 8-item form's alpha .91), so reliable-change thresholds computed from the
+  clinic's data are about 0.3 points and only a few ordinary sessions cross them.
 * Session check (client outcome): driven by the client's within-dyad relationship deviation
   with a coefficient giving a within-dyad r of about .35 between RRI-C and session check (the
   published real relationship-outcome association is r = .38), plus the dyad's level.
@@ -48,13 +53,20 @@ from rri_forms.services.recording import AdministrationRows, administration_rows
 BASE_LEVEL = 3.6
 THERAPIST_SD = 0.35
 DYAD_SD = 0.30
-SESSION_SD = 0.30
-RATER_SD = 0.15
+# Session-to-session and rater noise stay small next to the item noise: real relationship
+# ratings move little from week to week, and measurement error alone already makes the
+# reliable-change rule fire on a few percent of consecutive sessions. Larger values flooded
+# every dyad with relationship-drop alerts.
+SESSION_SD = 0.06
+RATER_SD = 0.04
 THERAPIST_BIAS = -0.15  # therapists rate the relationship a little lower than clients
 GROWTH = 0.30  # relationship gained over a long course, approached exponentially
 RUPTURE_DROP = 1.2
-OUTCOME_SLOPE = 0.95  # session check per unit of the client's within-dyad RR deviation
-OUTCOME_SD = 0.8
+# Session check per unit of the client's within-dyad RR deviation. That deviation is small
+# (see SESSION_SD), so the slope is large and the outcome's own noise small, to keep the
+# within-dyad RRI-C-session check r near the published .38.
+OUTCOME_SLOPE = 2.4
+OUTCOME_SD = 0.2
 MISSING_CLIENT_RATE = 0.08
 MIN_EFFECT_SPREAD = 0.45  # the highest and lowest therapist effects reach at least ±this
 
