@@ -23,7 +23,7 @@ from statsmodels.stats.meta_analysis import combine_effects
 
 from clinic.demo import build_demo
 from clinic.models import StaffMember
-from rri_forms.demo import add_demo_forms
+from rri_forms.demo import add_demo_forms, refresh_statistics
 from tests.conftest import CsrfClient, verify_second_factor
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,7 @@ def demo():
     main, other = build_demo()
     facts = add_demo_forms(main)
     add_demo_forms(other)
+    refresh_statistics()  # as seed_demo does: without statistics a plan can take minutes
     return facts
 
 

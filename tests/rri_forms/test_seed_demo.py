@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clinic.demo import DEMO_PASSWORD, build_demo
 from clinic.models import Clinic, Dyad, StaffMember, TherapySession
-from rri_forms.demo import add_demo_forms
+from rri_forms.demo import add_demo_forms, refresh_statistics
 from rri_forms.models import Administration, ClientLink, Instrument, Score
 from rri_forms.selectors import form_settings_for
 
@@ -76,6 +76,7 @@ def seeded():
     main, other = build_demo()
     facts = add_demo_forms(main)
     add_demo_forms(other)
+    refresh_statistics()  # as seed_demo does: without statistics a plan can take minutes
     return main, facts
 
 

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from clinic.demo import build_demo, demo_exists
 from clinic.models import Dyad
-from rri_forms.demo import add_demo_forms
+from rri_forms.demo import add_demo_forms, refresh_statistics
 
 
 class Command(BaseCommand):
@@ -22,6 +22,7 @@ class Command(BaseCommand):
             main, other = build_demo()
             main_forms = add_demo_forms(main)
             other_forms = add_demo_forms(other)
+        refresh_statistics()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo clinic created: {len(main.dyads)} dyads, {len(main.sessions)} sessions, "
