@@ -42,18 +42,21 @@ def track(
     *,
     exclude: list[str] | None = None,
     record_excluded_changes: bool = False,
+    insert: pghistory.InsertEvent | None = None,
 ) -> type[models.Model]:
     """Create `<Model>Event` in the model's app: inserts, updates and deletes, append-only.
 
     Columns in `exclude` are not copied. With `record_excluded_changes`, a change of one of
-    them alone still leaves an "update" event (who changed the row and when, not to what)."""
+    them alone still leaves an "update" event (who changed the row and when, not to what).
+    `insert` replaces the per-row insert event (rri_forms records its bulk inserts per
+    statement)."""
     update = pghistory.UpdateEvent()
     if exclude and record_excluded_changes:
         every_column = [field.name for field in model._meta.concrete_fields]
         update = pghistory.UpdateEvent(condition=pgtrigger.AnyChange(*every_column))
     return pghistory.create_event_model(
         model,
-        pghistory.InsertEvent(),
+        insert or pghistory.InsertEvent(),
         update,
         pghistory.DeleteEvent(),
         exclude=exclude,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import pghistory
 import pghistory.trigger
 import pgtrigger
-from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from clinic.history import (
@@ -73,24 +72,9 @@ class _StatementInsertEvent(pghistory.InsertEvent):
         )(event_model.pgh_tracked_model)
 
 
-def _track_inserts_per_statement(model: type[models.Model]) -> type[models.Model]:
-    """clinic.history.track, with inserts recorded per statement."""
-    return pghistory.create_event_model(
-        model,
-        _StatementInsertEvent(),
-        pghistory.UpdateEvent(),
-        pghistory.DeleteEvent(),
-        model_name=f"{model.__name__}Event",
-        context_field=pghistory.ContextJSONField(),
-        append_only=True,
-        abstract=False,
-        meta={"ordering": ["-pgh_created_at", "-pgh_id"]},
-    )
-
-
-AdministrationEvent = _track_inserts_per_statement(Administration)
-AnswerEvent = _track_inserts_per_statement(Answer)
-ScoreEvent = _track_inserts_per_statement(Score)
+AdministrationEvent = track(Administration, insert=_StatementInsertEvent())
+AnswerEvent = track(Answer, insert=_StatementInsertEvent())
+ScoreEvent = track(Score, insert=_StatementInsertEvent())
 AdministrationCorrectionEvent = track(AdministrationCorrection)
 ClientLinkEvent = track(ClientLink, exclude=["token_hash"])
 
