@@ -71,8 +71,13 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def save_failed(request: HttpRequest, exception: Exception, response: HttpResponse) -> HttpResponse:
-    """The form page rendered again after its save lost the database: 503, Retry-After."""
+def save_failed(
+    request: HttpRequest, exception: Exception | None, response: HttpResponse
+) -> HttpResponse:
+    """A form page as rendered; after its save lost the database (`exception`), as a 503
+    with Retry-After."""
+    if exception is None:
+        return response
     _log_database_down(request, exception)
     response.status_code = 503
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

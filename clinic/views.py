@@ -134,7 +134,7 @@ def client_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Client %(code)s added.") % {"code": dyad.client.code})
             return redirect("dyad_detail", pk=dyad.pk)
     response = render(request, "clinic/client_new.html", {"form": form})
-    return save_failed(request, lost, response) if lost else response
+    return save_failed(request, lost, response)
 
 
 @login_required
@@ -181,7 +181,7 @@ def dyad_transfer(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("dyad_detail", pk=new.pk)
     response = render(request, "clinic/dyad_transfer.html", {"dyad": dyad, "form": form})
-    return save_failed(request, lost, response) if lost else response
+    return save_failed(request, lost, response)
 
 
 @login_required
@@ -215,7 +215,7 @@ def client_dyad_new(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("dyad_detail", pk=dyad.pk)
     response = render(request, "clinic/client_dyad_new.html", {"client": client, "form": form})
-    return save_failed(request, lost, response) if lost else response
+    return save_failed(request, lost, response)
 
 
 @login_required
@@ -250,4 +250,4 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(
         request, "clinic/client_edit.html", {"client": client, "form": form, "back_url": back_url}
     )
-    return save_failed(request, lost, response) if lost else response
+    return save_failed(request, lost, response)

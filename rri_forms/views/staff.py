@@ -69,7 +69,7 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
                 fresh_link.remember(response, request, session.pk, token)
             return response
     response = render(request, "clinic/session_new.html", {"form": form, "dyad": dyad})
-    return save_failed(request, lost, response) if lost else response
+    return save_failed(request, lost, response)
 
 
 @login_required
@@ -171,7 +171,7 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
             "correcting": bool(existing),
         },
     )
-    return save_failed(request, lost, response) if lost else response
+    return save_failed(request, lost, response)
 
 
 @login_required
