@@ -52,7 +52,7 @@ def instruments_by_ids(ids: list[int]) -> list[Instrument]:
 # the request needs anyway. Correct across any number of processes and machines; the
 # price is a small sub-select in the link's query.
 
-_VERSIONS_SQL = (
+VERSIONS_SQL = (
     'ARRAY(SELECT i."id"::text || \':\' || i."xmin"::text FROM "{instrument}" i '
     'WHERE i."id" IN (SELECT jsonb_array_elements_text("{link}"."instrument_ids")::bigint))'
 )
@@ -62,7 +62,7 @@ _cache_lock = threading.Lock()
 
 def with_instrument_versions(links: QuerySet[ClientLink]) -> QuerySet[ClientLink]:
     """Annotate each link with `instrument_versions`: "id:xmin" of its instrument rows."""
-    sql = _VERSIONS_SQL.format(instrument=Instrument._meta.db_table, link=ClientLink._meta.db_table)
+    sql = VERSIONS_SQL.format(instrument=Instrument._meta.db_table, link=ClientLink._meta.db_table)
     return links.annotate(
         instrument_versions=RawSQL(sql, [], output_field=ArrayField(CharField()))  # noqa: S611 - constant SQL
     )
@@ -78,7 +78,7 @@ def link_for_form(link_id: int) -> ClientLink | None:
     if not isinstance(link_id, int) or isinstance(link_id, bool):
         return None
     table = ClientLink._meta.db_table
-    versions = _VERSIONS_SQL.format(instrument=Instrument._meta.db_table, link=table)
+    versions = VERSIONS_SQL.format(instrument=Instrument._meta.db_table, link=table)
     quoted = f'"{table}"'
     sql = (
         f"SELECT {columns(ClientLink, quoted)}, {versions} "  # noqa: S608 - from _meta

@@ -17,7 +17,7 @@ from clinic.models import TherapySession
 from clinic.rows import columns, fetch_instance
 from rri_forms.form_input import ParsedAnswers
 from rri_forms.models import ClientLink, Instrument
-from rri_forms.selectors import _VERSIONS_SQL, instruments_by_ids, link_instruments
+from rri_forms.selectors import VERSIONS_SQL, instruments_by_ids, link_instruments
 from rri_forms.services.recording import (
     AdministrationRows,
     SessionIds,
@@ -64,7 +64,7 @@ def _locked_link(
     same statement. Plain SQL (clinic/rows.py): the ORM spent ~0.8 ms of CPU on this."""
     table, sessions = ClientLink._meta.db_table, TherapySession._meta.db_table
     # The same row versions link_for_form reads (the form's GET), here for alias l.
-    versions = _VERSIONS_SQL.format(instrument=Instrument._meta.db_table, link="l")
+    versions = VERSIONS_SQL.format(instrument=Instrument._meta.db_table, link="l")
     counted = upsert is not None and upsert.sql is not None
     with_counts = f"WITH rl AS ({upsert.sql}) " if counted else ""  # type: ignore[union-attr]
     counts = '(SELECT array_agg("count" ORDER BY "key") FROM rl)' if counted else "NULL"
