@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",  # login lockout
     "csp",
+    "procrastinate.contrib.django",  # job queue on the same PostgreSQL (docs/deployment.md)
 ]
 
 MIDDLEWARE = [
@@ -277,6 +278,16 @@ LOGGING = {
 # --- Audit trail (django-pghistory) ---------------------------------------------------
 # Only writing requests carry context; GETs write no tracked rows.
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+# --- Work outside the request: Procrastinate jobs on our PostgreSQL -------------------
+# Workers: `manage.py procrastinate worker` (make run starts one beside the dev server).
+# Job modules are each app's tasks.py (autodiscovered).
+PROCRASTINATE_WORKER_DEFAULTS = {
+    # A worker that stops heart-beating for this long is taken for dead and its jobs can be
+    # retried by another (docs/deployment.md "Workers").
+    "update_heartbeat_interval": 10,
+    "stalled_worker_timeout": 30,
+}
 
 # --- Rate limits: counters in PostgreSQL (docs/security.md "Rate limits") -------------
 # "N/period", period s, m, h or d with an optional multiple: 20/h, 60/10m, 5/d.

@@ -142,3 +142,6 @@ def login(personas):
         return http
 
     return _login
+
+
+from tests.workers import start_worker  # noqa: E402,F401  (fixture: real worker processes)

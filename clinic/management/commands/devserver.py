@@ -1,3 +1,8 @@
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -5,16 +10,42 @@ from clinic.demo import demo_logins_text
 
 
 class Command(BaseCommand):
-    help = "Migrate, seed the demo clinic on first start, then serve (what `make run` does)."
+    help = (
+        "Migrate, seed the demo clinic on first start, start a job worker, then serve "
+        "(what `make run` does)."
+    )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Serve without starting a job worker (start one with "
+            "`manage.py procrastinate worker`).",
+        )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo")
+        worker = None if options["no_worker"] else start_worker()
         addrport = options["addrport"]
         self.stdout.write(self.style.SUCCESS(f"\nDyad is at http://{addrport}/"))
+        if worker is not None:
+            self.stdout.write(f"A job worker runs beside it (process {worker.pid}).")
         self.stdout.write(demo_logins_text() + "\n")
-        # No autoreloader: the server must be one process that a signal fully stops.
-        call_command("runserver", addrport, use_reloader=False)
+        try:
+            # No autoreloader: the server must be one process that a signal fully stops.
+            call_command("runserver", addrport, use_reloader=False)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=15)
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    """The worker is a child in our process group: scripts/with_db.py's Ctrl-C or SIGTERM
+    ends it with the server, before the embedded database stops."""
+    manage = Path(settings.BASE_DIR) / "manage.py"
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, str(manage), "procrastinate", "worker"]
+    )
