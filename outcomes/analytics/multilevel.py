@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, stats
+from scipy import optimize, stats
 
 from .i18n import _, ngettext
 
@@ -56,6 +56,7 @@ _CHI2_95 = float(stats.chi2.ppf(0.95, 1))
 _ICC_TOP = 1 - 1e-6
 # A ratio τ/σ² below this is the boundary (the optimiser's bound is exactly 0).
 _BOUNDARY = 1e-8
+_LBFGS_MAXITER = 500
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,7 @@ def _design(data: pd.DataFrame, covariates: tuple[str, ...]) -> _Design:
 @dataclass(frozen=True)
 class _Reml:
     loglike: float
-    gradient: np.ndarray  # ∂ℓ/∂(a, b)
+    gradient: np.ndarray | None  # ∂ℓ/∂(a, b), when asked for
     beta: np.ndarray
     cov_unscaled: np.ndarray  # (X'W⁻¹X)⁻¹; Cov(β̂) = σ²·this
     sigma2: float
@@ -274,7 +275,7 @@ class _Reml:
     t: np.ndarray
 
 
-def _reml(design: _Design, a: float, b: float) -> _Reml:
+def _reml(design: _Design, a: float, b: float, *, gradient: bool = False) -> _Reml:
     """REML fit at τ_u = a·σ², τ_v = b·σ², σ² profiled out (module docstring).
 
     With D_i = I + a·11' per dyad, W_j = D + b·11', s_j = Σ_i n_i/(1 + a n_i),
@@ -298,19 +299,45 @@ def _reml(design: _Design, a: float, b: float) -> _Reml:
     db = 1.0 + b * s
     c = b / db
     m = m - (t_all * c[:, None]).T @ t_all
-    factor = linalg.cho_factor(m[:p, :p])
-    beta = linalg.cho_solve(factor, m[:p, p])
+    # numpy rather than scipy.linalg: at p ≤ 5 the wrappers' checks cost more than the algebra.
+    chol = np.linalg.cholesky(m[:p, :p])
+    inv_xx = np.linalg.inv(m[:p, :p])
+    beta = inv_xx @ m[:p, p]
     df = design.n_obs - p
     resid = float(m[p, p] - m[:p, p] @ beta)
     if not resid > 0:
         raise np.linalg.LinAlgError("residual sum of squares is not positive")
-    logdet = np.log(da).sum() + np.log(db).sum() + 2 * np.log(np.diag(factor[0])).sum()
+    logdet = np.log(da).sum() + np.log(db).sum() + 2 * np.log(np.diag(chol)).sum()
     loglike = -0.5 * (df * (math.log(resid / df) + 1 + math.log(2 * math.pi)) + logdet)
-    inv_xx = linalg.cho_solve(factor, np.eye(p))
+    return _Reml(
+        loglike=float(loglike),
+        gradient=_gradient(design, beta, inv_xx, resid, t_all, s, da, db, c) if gradient else None,
+        beta=beta,
+        cov_unscaled=inv_xx,
+        sigma2=resid / df,
+        s=s,
+        t=t_all[:, p] - t_all[:, :p] @ beta,
+    )
 
+
+def _gradient(
+    design: _Design,
+    beta: np.ndarray,
+    inv_xx: np.ndarray,
+    resid: float,
+    t_all: np.ndarray,
+    s: np.ndarray,
+    da: np.ndarray,
+    db: np.ndarray,
+    c: np.ndarray,
+) -> np.ndarray:
+    """∂ℓ/∂(a, b) from the pieces `_reml` computed (formulas in its docstring)."""
+    p = design.n_fixed
+    n = design.sizes
+    df = design.n_obs - p
     v = np.r_[-beta, 1.0]
     counts = np.diff(np.r_[design.starts, len(n)])
-    q = (sums - (np.repeat(c, counts) * n)[:, None] * np.repeat(t_all, counts, axis=0)) / (
+    q = (design.sums - (np.repeat(c, counts) * n)[:, None] * np.repeat(t_all, counts, axis=0)) / (
         da[:, None]
     )
     tb = t_all / db[:, None]
@@ -318,7 +345,7 @@ def _reml(design: _Design, a: float, b: float) -> _Reml:
         float(np.sum(n / da)) - float(np.sum(c * np.add.reduceat((n / da) ** 2, design.starts))),
         float(np.sum(s / db)),
     )
-    gradient = np.array(
+    return np.array(
         [
             -0.5
             * (
@@ -329,21 +356,12 @@ def _reml(design: _Design, a: float, b: float) -> _Reml:
             for part, d_log in zip((q, tb), d_logdet, strict=True)
         ]
     )
-    return _Reml(
-        loglike=float(loglike),
-        gradient=gradient,
-        beta=beta,
-        cov_unscaled=inv_xx,
-        sigma2=resid / df,
-        s=s,
-        t=t_all[:, p] - t_all[:, :p] @ beta,
-    )
 
 
 def _loglike(design: _Design, a: float, b: float) -> float:
     try:
         return _reml(design, a, b).loglike
-    except (np.linalg.LinAlgError, linalg.LinAlgError):
+    except np.linalg.LinAlgError:
         return -math.inf
 
 
@@ -399,8 +417,8 @@ def _fit(design: _Design) -> _Fit | Insufficient:
 
     def objective_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
         try:
-            reml = _reml(design, float(x[0]), float(x[1]))
-        except (np.linalg.LinAlgError, linalg.LinAlgError):
+            reml = _reml(design, float(x[0]), float(x[1]), gradient=True)
+        except np.linalg.LinAlgError:
             return math.inf, np.zeros(2)
         return -reml.loglike / scale, -reml.gradient / scale
 
@@ -415,7 +433,7 @@ def _fit(design: _Design) -> _Fit | Insufficient:
         method="L-BFGS-B",
         jac=True,
         bounds=bounds,
-        options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 500},
+        options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": _LBFGS_MAXITER},
     )
     converged = bool(result.success) and math.isfinite(result.fun)
     if not converged:
@@ -438,7 +456,7 @@ def _fit(design: _Design) -> _Fit | Insufficient:
     a, b = (max(float(v), 0.0) for v in result.x)
     try:
         reml = _reml(design, a, b)
-    except (np.linalg.LinAlgError, linalg.LinAlgError):
+    except np.linalg.LinAlgError:
         return Insufficient(_("the model could not be fitted: the predictors are collinear"))
     return _Fit(design, a, b, reml, converged, tuple(notes))
 
@@ -455,7 +473,7 @@ def _icc_interval(fit: _Fit) -> tuple[float, float]:
             return -_loglike(design, a, c * (1 + a) / (1 - c))
 
         inner = optimize.minimize_scalar(
-            negative, bounds=(0.0, 1 - 1e-9), method="bounded", options={"xatol": 1e-10}
+            negative, bounds=(0.0, 1 - 1e-9), method="bounded", options={"xatol": 1e-7}
         )
         return max(2 * (best + min(float(inner.fun), negative(0.0))), 0.0)
 
@@ -464,10 +482,10 @@ def _icc_interval(fit: _Fit) -> tuple[float, float]:
 
     low = 0.0
     if icc > 0 and excess(0.0) > 0:
-        low = float(optimize.brentq(excess, 0.0, icc, xtol=1e-8))
+        low = float(optimize.brentq(excess, 0.0, icc, xtol=1e-6))
     high = 1.0
     if excess(_ICC_TOP) > 0:
-        high = float(optimize.brentq(excess, icc, _ICC_TOP, xtol=1e-8))
+        high = float(optimize.brentq(excess, icc, _ICC_TOP, xtol=1e-6))
     return low, high
 
 
