@@ -289,7 +289,7 @@ def test_likelihood_equals_statsmodels_and_the_optimum_is_no_worse():
     # Gradient: central differences of the same likelihood.
     h = 1e-6
     for a, b in [(0.3, 0.2), (1.2, 0.05)]:
-        gradient = multilevel._reml(design, a, b).gradient
+        gradient = multilevel._reml(design, a, b, gradient=True).gradient
         numeric = [
             (multilevel._loglike(design, a + h, b) - multilevel._loglike(design, a - h, b))
             / (2 * h),
