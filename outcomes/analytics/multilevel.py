@@ -422,10 +422,18 @@ def _fit(design: _Design) -> _Fit | Insufficient:
             return math.inf, np.zeros(2)
         return -reml.loglike / scale, -reml.gradient / scale
 
+    # Exact collinearity can survive rounding as a tiny positive pivot, which Cholesky accepts
+    # and turns into standard errors of millions: judge the scaled cross-products instead.
+    p = design.n_fixed
+    xx = design.cross[:p, :p]
+    scaled = xx / np.sqrt(np.outer(np.diag(xx), np.diag(xx)))
+    collinear = _("the model could not be fitted: the predictors are collinear")
+    if not np.all(np.diag(xx) > 0) or np.linalg.eigvalsh(scaled)[0] < 1e-10:
+        return Insufficient(collinear)
     bounds = [(0.0, None), (0.0, None)]
     start = _moment_start(design)
     if not math.isfinite(objective(start)):
-        return Insufficient(_("the model could not be fitted: the predictors are collinear"))
+        return Insufficient(collinear)
     notes: list[str] = []
     result = optimize.minimize(
         objective_and_gradient,
@@ -457,7 +465,7 @@ def _fit(design: _Design) -> _Fit | Insufficient:
     try:
         reml = _reml(design, a, b)
     except np.linalg.LinAlgError:
-        return Insufficient(_("the model could not be fitted: the predictors are collinear"))
+        return Insufficient(collinear)
     return _Fit(design, a, b, reml, converged, tuple(notes))
 
 
@@ -664,7 +672,10 @@ def outcome_on_relationship(
         trend = data["t"] - data.groupby("d")["t"].transform("mean")
         trended = _fit(_design(data.assign(session_trend=trend), (*levels, "session_trend")))
         if isinstance(trended, Insufficient):
-            detrended_reason = trended.reason
+            detrended_reason = _(
+                "the relationship scores moved in step with the session number, so their "
+                "effect beyond the trend cannot be estimated"
+            )
         else:
             detrended = _coefficients(trended)
             converged = converged and trended.converged

@@ -555,6 +555,20 @@ def test_detrended_slope_removes_a_shared_drift():
     assert got.detrended["session_trend"].ci_low < 0.1 < got.detrended["session_trend"].ci_high
 
 
+def test_relationship_in_lockstep_with_the_session_number_has_no_detrended_estimate():
+    frame = outcome_frame(5)
+    # Exactly linear in the session number within every dyad, at dyad-specific levels.
+    frame["rr"] = 4 + 0.1 * frame["session_number"] + 0.01 * frame["dyad_id"]
+    frame["rr"] += 0.2 * (frame["therapist_id"] % 3)
+    got = outcome_on_relationship(frame, "session_outcome", "rr")
+    assert isinstance(got, OutcomeModel) and "rel_within" in got.coefficients
+    assert got.detrended == {}
+    assert got.detrended_reason == (
+        "the relationship scores moved in step with the session number, so their effect "
+        "beyond the trend cannot be estimated"
+    )
+
+
 def test_without_session_numbers_there_is_no_detrended_estimate():
     frame = outcome_frame(4).drop(columns="session_number")
     got = outcome_on_relationship(frame, "session_outcome", "rr", session=None)
