@@ -140,11 +140,15 @@ def breakdown(member: StaffMember) -> list[tuple[str, float]]:
     _timed("2. Between-dyad association", parts, lambda: team.between_section(pair, dyads, rr, out))
     names = dict(zip(dyads["therapist_id"], dyads["therapist_name"], strict=True))
     _timed(
-        "3. therapist_icc, RRI-C (MixedLM)",
+        "3. therapist_icc, RRI-C (nested REML + ICC interval)",
         parts,
         lambda: team.therapist_section(scores, "RRI-C", "RRI-C", names),
     )
-    _timed("3. outcome_on_relationship (MixedLM)", parts, lambda: team.model_section(pair, rr, out))
+    _timed(
+        "3. outcome_on_relationship (plain + detrended)",
+        parts,
+        lambda: team.model_section(pair, rr, out),
+    )
     present = [s.code for s in states if s.code in specs]
     answers = _timed(
         "Query: answers of the latest ≤ 2,000 forms per instrument",

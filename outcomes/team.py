@@ -37,6 +37,7 @@ from outcomes.analytics import (
     BENCHMARK,
     BENCHMARK_NOTE,
     MIN_SESSIONS,
+    Coefficient,
     Correlation,
     Insufficient,
     OutcomeModel,
@@ -803,6 +804,10 @@ class TherapistSection:
     pending: bool = False  # being computed in the background; `empty` says so
     freshness: str = ""  # set when the result predates the newest forms
 
+    @property
+    def icc_interval(self) -> str:
+        return icc_interval_text(self.result) if self.result is not None else ""
+
 
 def _counts(frame: pd.DataFrame, value: str) -> tuple[int, int, int]:
     data = frame.dropna(subset=[value])
@@ -860,23 +865,26 @@ def therapist_section(
         title=_("%(label)s: therapists' shrunken means with 95%% intervals") % {"label": label},
         y_title=_("%(label)s total") % {"label": label},
     )
-    section.summary = _(
-        "Therapists account for %(icc_pct).0f%% of the variance in %(label)s totals (therapist "
-        "ICC %(icc).2f); therapists and dyads together for %(dyad_pct).0f%%, the rest being "
-        "session-to-session variation. Based on %(therapists)s, %(dyads)s and %(sessions)s. "
-        "Shrunken means pull therapists with little data towards the clinic mean "
-        "(%(mean).2f), so a therapist stands out only when their interval clears the dashed "
-        "line."
-    ) % {
-        "icc_pct": result.icc_therapist * 100,
-        "label": label,
-        "icc": result.icc_therapist,
-        "dyad_pct": result.icc_dyad * 100,
-        "therapists": n_therapists(result.n_therapists),
-        "dyads": n_dyads(result.n_dyads),
-        "sessions": n_sessions(result.n_obs),
-        "mean": result.intercept,
-    }
+    section.summary = " ".join(
+        [
+            icc_sentence(result, label),
+            _(
+                "Therapists and dyads together account for %(dyad_pct).0f%% (dyad-level ICC "
+                "%(dyad_icc).2f), the rest being session-to-session variation. Based on "
+                "%(therapists)s, %(dyads)s and %(sessions)s. Shrunken means pull therapists "
+                "with little data towards the clinic mean (%(mean).2f), so a therapist stands "
+                "out only when their interval clears the dashed line."
+            )
+            % {
+                "dyad_pct": result.icc_dyad * 100,
+                "dyad_icc": result.icc_dyad,
+                "therapists": n_therapists(result.n_therapists),
+                "dyads": n_dyads(result.n_dyads),
+                "sessions": n_sessions(result.n_obs),
+                "mean": result.intercept,
+            },
+        ]
+    )
     if not result.converged:
         section.summary += " " + _not_converged()
     ordered = means.assign(name=names).sort_values("shrunken_mean", ascending=False)
@@ -903,6 +911,49 @@ def therapist_section(
     return section
 
 
+def icc_interval_text(result: TherapistEffects) -> str:
+    return f"{fmt(result.icc_therapist_low)}–{fmt(result.icc_therapist_high)}"
+
+
+def icc_sentence(result: TherapistEffects, label: str) -> str:
+    """The therapist share with its 95% profile-likelihood interval, worded by what the data
+    can tell: a share ("therapists account for …") only when the interval excludes 0."""
+    values = {
+        "label": label,
+        "icc_pct": result.icc_therapist * 100,
+        "icc": result.icc_therapist,
+        "high_pct": result.icc_therapist_high * 100,
+        "interval": icc_interval_text(result),
+    }
+    if result.icc_therapist_low > 0:
+        return (
+            _(
+                "Therapists account for an estimated %(icc_pct).0f%% of the variance in %(label)s "
+                "totals (therapist ICC %(icc).2f, 95%% interval %(interval)s)."
+            )
+            % values
+        )
+    if result.on_boundary:
+        return (
+            _(
+                "These data cannot tell how much therapists differ in %(label)s totals: the best "
+                "fit finds no variation between therapists beyond what the differences between "
+                "their dyads explain, yet any therapist share up to %(high_pct).0f%% fits them "
+                "(therapist ICC 95%% interval %(interval)s). More therapists, or more dyads per "
+                "therapist, would narrow it."
+            )
+            % values
+        )
+    return (
+        _(
+            "These data cannot tell whether therapists differ in %(label)s totals: the estimated "
+            "therapist share is %(icc_pct).0f%% (therapist ICC %(icc).2f), but anything from 0%% "
+            "to %(high_pct).0f%% fits them (95%% interval %(interval)s)."
+        )
+        % values
+    )
+
+
 @dataclass
 class ModelSection:
     rr: Measure
@@ -916,11 +967,18 @@ class ModelSection:
     freshness: str = ""
 
 
-# English; translated where shown.
+# English; translated where shown. In table order.
 _COEF_LABELS = {
     "rel_within": gettext_noop("Within dyad (session above the dyad's own mean)"),
-    "rel_between": gettext_noop("Between dyads (dyad mean above the clinic's)"),
+    "rel_dyad": gettext_noop("Between a therapist's dyads (dyad mean above the therapist's)"),
+    "rel_therapist": gettext_noop("Between therapists (therapist mean above the clinic's)"),
     "Intercept": gettext_noop("Intercept"),
+}
+_DETRENDED_LABELS = {
+    "rel_within": gettext_noop(
+        "Within dyad, detrended (session number centred in the dyad as a covariate)"
+    ),
+    "session_trend": gettext_noop("Trend per session within a dyad (detrended model)"),
 }
 
 
@@ -960,44 +1018,69 @@ def model_section(pair: pd.DataFrame, rr: Measure, outcome: Measure | None) -> M
         return section
     section.result = result
     section.notes = result.notes
+
+    def row(label: str, c: Coefficient) -> list[str]:
+        return [label, fmt(c.estimate, 3), f"[{fmt(c.ci_low, 3)}, {fmt(c.ci_high, 3)}]", fmt_p(c.p)]
+
     section.rows = [
-        [
-            _(_COEF_LABELS[name]) if name in _COEF_LABELS else name,
-            fmt(c.estimate, 3),
-            f"[{fmt(c.ci_low, 3)}, {fmt(c.ci_high, 3)}]",
-            fmt_p(c.p),
-        ]
-        for name, c in sorted(
-            result.coefficients.items(),
-            key=lambda kv: list(_COEF_LABELS).index(kv[0]) if kv[0] in _COEF_LABELS else 9,
-        )
+        row(_(label), result.coefficients[name])
+        for name, label in _COEF_LABELS.items()
+        if name in result.coefficients
+    ] + [
+        row(_(label), result.detrended[name])
+        for name, label in _DETRENDED_LABELS.items()
+        if name in result.detrended
     ]
-    w = result.coefficients.get("rel_within")
-    b = result.coefficients.get("rel_between")
+    plain = result.coefficients["rel_within"]
+    detrended = result.detrended.get("rel_within")
+    values = {"rr": rr.label, "outcome": outcome.label}
     # Translators: each part is a clause; the parts are joined with "; " after the colon.
-    parts = []
-    if w is not None:
-        parts.append(
-            _(
-                "a session where %(rr)s is one point above the dyad's own average goes with "
-                "%(outcome)s %(estimate)+.2f points (95%% CI [%(low).2f, %(high).2f])"
-            )
-            % {
-                "rr": rr.label,
-                "outcome": outcome.label,
-                "estimate": w.estimate,
-                "low": w.ci_low,
-                "high": w.ci_high,
-            }
+    if detrended is not None:
+        within = _(
+            "beyond each dyad's trend over sessions, a session where %(rr)s is one point above "
+            "the dyad's own average goes with %(outcome)s %(estimate)+.2f points (95%% CI "
+            "[%(low).2f, %(high).2f]; without removing the trend %(plain)+.2f "
+            "[%(plain_low).2f, %(plain_high).2f])"
+        ) % {
+            **values,
+            "estimate": detrended.estimate,
+            "low": detrended.ci_low,
+            "high": detrended.ci_high,
+            "plain": plain.estimate,
+            "plain_low": plain.ci_low,
+            "plain_high": plain.ci_high,
+        }
+    else:
+        within = _(
+            "a session where %(rr)s is one point above the dyad's own average goes with "
+            "%(outcome)s %(estimate)+.2f points (95%% CI [%(low).2f, %(high).2f]; not "
+            "detrended: %(reason)s)"
+        ) % {
+            **values,
+            "estimate": plain.estimate,
+            "low": plain.ci_low,
+            "high": plain.ci_high,
+            "reason": result.detrended_reason,
+        }
+    dyad_level = result.coefficients["rel_dyad"]
+    therapist_level = result.coefficients["rel_therapist"]
+    parts = [
+        within,
+        _(
+            "a dyad whose average is one point above its therapist's average goes with "
+            "%(estimate)+.2f points ([%(low).2f, %(high).2f])"
         )
-    if b is not None:
-        parts.append(
-            _(
-                "a dyad whose average is one point above the clinic's goes with "
-                "%(estimate)+.2f points ([%(low).2f, %(high).2f])"
-            )
-            % {"estimate": b.estimate, "low": b.ci_low, "high": b.ci_high}
+        % {"estimate": dyad_level.estimate, "low": dyad_level.ci_low, "high": dyad_level.ci_high},
+        _(
+            "a therapist whose dyads average one point above the clinic's goes with "
+            "%(estimate)+.2f points ([%(low).2f, %(high).2f])"
         )
+        % {
+            "estimate": therapist_level.estimate,
+            "low": therapist_level.ci_low,
+            "high": therapist_level.ci_high,
+        },
+    ]
     counts = {
         "therapists": n_therapists(result.n_therapists),
         "dyads": n_dyads(result.n_dyads),
@@ -1017,6 +1100,14 @@ def model_section(pair: pd.DataFrame, rr: Measure, outcome: Measure | None) -> M
         )
         % {"outcome": outcome.label},
     ]
+    if detrended is not None:
+        sentences.append(
+            _(
+                "The within-dyad figure quoted first is the detrended one: relationship and "
+                "outcome often improve together over therapy, and that shared drift alone "
+                "would make the plain slope look like an effect."
+            )
+        )
     if not result.converged:
         sentences.append(_not_converged())
     section.summary = " ".join(sentences)

@@ -413,11 +413,84 @@ def test_therapist_icc_fits_with_enough_therapists(therapist_clinic, login):
     caterpillar = _figures(body)["therapists"]["data"][0]
     assert len(caterpillar["y"]) == 6 and caterpillar["y"] == sorted(caterpillar["y"])
     assert set(caterpillar["text"]) == {f"Therapist {t}" for t in range(6)}
-    assert f"Therapists account for {icc * 100:.0f}% of the variance in RRI-C totals" in body
-    # Outcome on relationship: the within- and between-dyad rows with CIs.
+    interval = _stat(body, "Therapist ICC, 95% profile-likelihood interval")
+    low, high = (float(v) for v in interval.split("–"))
+    assert 0 < low < icc < high <= 1
+    assert (
+        f"Therapists account for an estimated {icc * 100:.0f}% of the variance in RRI-C totals "
+        f"(therapist ICC {icc:.2f}, 95% interval {interval})"
+    ) in body
+    # Outcome on relationship: session, dyad and therapist levels, plus the detrended rows.
     table = re.search(r'id="model-table">(.*?)</table>', body, re.S).group(1)
-    assert "Within dyad" in table and "Between dyads" in table
+    for label in (
+        "Within dyad (session above the dyad's own mean)",
+        "Between a therapist's dyads (dyad mean above the therapist's)",
+        "Between therapists (therapist mean above the clinic's)",
+        "Within dyad, detrended (session number centred in the dyad as a covariate)",
+        "Trend per session within a dyad (detrended model)",
+    ):
+        assert label in table, label
+    summary = re.search(r'id="model-summary">(.*?)</p>', body, re.S).group(1)
+    assert "beyond each dyad's trend over sessions, a session where RRI-C" in summary
+    assert "The within-dyad figure quoted first is the detrended one" in summary
     assert re.search(r"<td>-?\d+\.\d{3}</td><td>\[-?\d+\.\d{3}, -?\d+\.\d{3}\]</td>", table)
+
+
+def _effects(icc, low, high, *, boundary=False):
+    means = pd.DataFrame(columns=["shrunken_mean", "ci_low", "ci_high", "raw_mean"])
+    return team.TherapistEffects(
+        therapist_variance=icc,
+        dyad_variance=0.2,
+        residual_variance=0.8 - icc,
+        icc_therapist=icc,
+        icc_dyad=icc + 0.2,
+        intercept=3.0,
+        n_therapists=6,
+        n_dyads=14,
+        n_obs=70,
+        converged=True,
+        therapist_means=means,
+        icc_therapist_low=low,
+        icc_therapist_high=high,
+        on_boundary=boundary,
+    )
+
+
+def test_icc_wording_follows_what_the_interval_can_tell():
+    clear = team.icc_sentence(_effects(0.12, 0.03, 0.31), "RRI-C")
+    assert clear == (
+        "Therapists account for an estimated 12% of the variance in RRI-C totals (therapist "
+        "ICC 0.12, 95% interval 0.03–0.31)."
+    )
+    unsure = team.icc_sentence(_effects(0.04, 0.0, 0.27), "RRI-C")
+    assert unsure.startswith("These data cannot tell whether therapists differ in RRI-C")
+    assert "anything from 0% to 27% fits them (95% interval 0.00–0.27)" in unsure
+    boundary = team.icc_sentence(_effects(0.0, 0.0, 0.18, boundary=True), "RRI-C")
+    assert boundary.startswith("These data cannot tell how much therapists differ in RRI-C")
+    assert "any therapist share up to 18% fits them" in boundary
+    for text in (unsure, boundary):
+        assert "account for" not in text
+
+
+def test_boundary_fit_on_a_small_clinic_says_what_the_data_cannot_tell():
+    # 6 therapists × 3 dyads × 4 sessions, no therapist effect at all.
+    rng = np.random.default_rng(5)
+    therapist = np.repeat(np.arange(6), 12)
+    dyad = np.repeat(np.arange(18), 4)
+    scores = pd.DataFrame(
+        {
+            "dyad_id": dyad,
+            "therapist_id": therapist,
+            "session_number": np.tile(np.arange(1, 5), 18),
+            "instrument": "RRI-C",
+            "score": 3 + rng.normal(0, 0.5, 18)[dyad] + rng.normal(0, 0.6, 72),
+        }
+    )
+    section = team.therapist_section(scores, "RRI-C", "RRI-C", {})
+    assert section.result is not None and section.result.icc_therapist_low == 0.0
+    assert section.summary.startswith("These data cannot tell")
+    assert "account for 0%" not in section.summary
+    assert section.icc_interval.startswith("0.00–")
 
 
 def test_therapist_tabs_switch_to_rri_t(therapist_clinic, login):
