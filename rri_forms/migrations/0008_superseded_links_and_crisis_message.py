@@ -7,54 +7,108 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinic', '0011_dyads_sessions_and_supervision_consistent_in_postgres'),
-        ('rri_forms', '0007_index_total_scores_by_form'),
+        ("clinic", "0011_dyads_sessions_and_supervision_consistent_in_postgres"),
+        ("rri_forms", "0007_index_total_scores_by_form"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='clientlink',
-            name='insert_insert',
+            model_name="clientlink",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='clientlink',
-            name='update_update',
+            model_name="clientlink",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='clientlink',
-            name='delete_delete',
+            model_name="clientlink",
+            name="delete_delete",
         ),
         migrations.AddField(
-            model_name='clientlink',
-            name='superseded_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='rri_forms.clientlink'),
+            model_name="clientlink",
+            name="superseded_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="rri_forms.clientlink",
+            ),
         ),
         migrations.AddField(
-            model_name='clientlinkevent',
-            name='superseded_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='rri_forms.clientlink'),
+            model_name="clientlinkevent",
+            name="superseded_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="rri_forms.clientlink",
+            ),
         ),
         migrations.AddField(
-            model_name='clinicformsettings',
-            name='crisis_message',
-            field=models.TextField(blank=True, help_text="Shown to a client after they answer a risk question (PHQ-9 item 9) above 0. Give your clinic's phone number and local crisis lines; leave empty for the default message.", max_length=2000, verbose_name='message to a client who reports risk'),
+            model_name="clinicformsettings",
+            name="crisis_message",
+            field=models.TextField(
+                blank=True,
+                help_text="Shown to a client after they answer a risk question (PHQ-9 item 9) above 0. Give your clinic's phone number and local crisis lines; leave empty for the default message.",
+                max_length=2000,
+                verbose_name="message to a client who reports risk",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='clientlink',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "rri_forms_clientlinkevent" ("created_at", "created_by_id", "emailed_at", "expires_at", "id", "instrument_ids", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "revoked_at", "session_id", "submission_digest", "submission_id", "superseded_by_id", "used_at") VALUES (NEW."created_at", NEW."created_by_id", NEW."emailed_at", NEW."expires_at", NEW."id", NEW."instrument_ids", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."revoked_at", NEW."session_id", NEW."submission_digest", NEW."submission_id", NEW."superseded_by_id", NEW."used_at"); RETURN NULL;', hash='31f5c68c9ca822c2c4c2200b97bce383b4c8c8a3', operation='INSERT', pgid='pgtrigger_insert_insert_7f876', table='rri_forms_clientlink', when='AFTER')),
+            model_name="clientlink",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "rri_forms_clientlinkevent" ("created_at", "created_by_id", "emailed_at", "expires_at", "id", "instrument_ids", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "revoked_at", "session_id", "submission_digest", "submission_id", "superseded_by_id", "used_at") VALUES (NEW."created_at", NEW."created_by_id", NEW."emailed_at", NEW."expires_at", NEW."id", NEW."instrument_ids", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."revoked_at", NEW."session_id", NEW."submission_digest", NEW."submission_id", NEW."superseded_by_id", NEW."used_at"); RETURN NULL;',
+                    hash="31f5c68c9ca822c2c4c2200b97bce383b4c8c8a3",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_7f876",
+                    table="rri_forms_clientlink",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='clientlink',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."created_by_id" IS DISTINCT FROM (NEW."created_by_id") OR OLD."emailed_at" IS DISTINCT FROM (NEW."emailed_at") OR OLD."expires_at" IS DISTINCT FROM (NEW."expires_at") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."instrument_ids" IS DISTINCT FROM (NEW."instrument_ids") OR OLD."revoked_at" IS DISTINCT FROM (NEW."revoked_at") OR OLD."session_id" IS DISTINCT FROM (NEW."session_id") OR OLD."submission_digest" IS DISTINCT FROM (NEW."submission_digest") OR OLD."submission_id" IS DISTINCT FROM (NEW."submission_id") OR OLD."superseded_by_id" IS DISTINCT FROM (NEW."superseded_by_id") OR OLD."used_at" IS DISTINCT FROM (NEW."used_at"))', func='INSERT INTO "rri_forms_clientlinkevent" ("created_at", "created_by_id", "emailed_at", "expires_at", "id", "instrument_ids", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "revoked_at", "session_id", "submission_digest", "submission_id", "superseded_by_id", "used_at") VALUES (NEW."created_at", NEW."created_by_id", NEW."emailed_at", NEW."expires_at", NEW."id", NEW."instrument_ids", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."revoked_at", NEW."session_id", NEW."submission_digest", NEW."submission_id", NEW."superseded_by_id", NEW."used_at"); RETURN NULL;', hash='b2a1364479bc27155288348b4e97801222f55dd2', operation='UPDATE', pgid='pgtrigger_update_update_8364b', table='rri_forms_clientlink', when='AFTER')),
+            model_name="clientlink",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."created_by_id" IS DISTINCT FROM (NEW."created_by_id") OR OLD."emailed_at" IS DISTINCT FROM (NEW."emailed_at") OR OLD."expires_at" IS DISTINCT FROM (NEW."expires_at") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."instrument_ids" IS DISTINCT FROM (NEW."instrument_ids") OR OLD."revoked_at" IS DISTINCT FROM (NEW."revoked_at") OR OLD."session_id" IS DISTINCT FROM (NEW."session_id") OR OLD."submission_digest" IS DISTINCT FROM (NEW."submission_digest") OR OLD."submission_id" IS DISTINCT FROM (NEW."submission_id") OR OLD."superseded_by_id" IS DISTINCT FROM (NEW."superseded_by_id") OR OLD."used_at" IS DISTINCT FROM (NEW."used_at"))',
+                    func='INSERT INTO "rri_forms_clientlinkevent" ("created_at", "created_by_id", "emailed_at", "expires_at", "id", "instrument_ids", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "revoked_at", "session_id", "submission_digest", "submission_id", "superseded_by_id", "used_at") VALUES (NEW."created_at", NEW."created_by_id", NEW."emailed_at", NEW."expires_at", NEW."id", NEW."instrument_ids", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."revoked_at", NEW."session_id", NEW."submission_digest", NEW."submission_id", NEW."superseded_by_id", NEW."used_at"); RETURN NULL;',
+                    hash="b2a1364479bc27155288348b4e97801222f55dd2",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_8364b",
+                    table="rri_forms_clientlink",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='clientlink',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "rri_forms_clientlinkevent" ("created_at", "created_by_id", "emailed_at", "expires_at", "id", "instrument_ids", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "revoked_at", "session_id", "submission_digest", "submission_id", "superseded_by_id", "used_at") VALUES (OLD."created_at", OLD."created_by_id", OLD."emailed_at", OLD."expires_at", OLD."id", OLD."instrument_ids", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."revoked_at", OLD."session_id", OLD."submission_digest", OLD."submission_id", OLD."superseded_by_id", OLD."used_at"); RETURN NULL;', hash='074f05c31b7557847444a97b1a75055a3a7eb3d5', operation='DELETE', pgid='pgtrigger_delete_delete_f7964', table='rri_forms_clientlink', when='AFTER')),
+            model_name="clientlink",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "rri_forms_clientlinkevent" ("created_at", "created_by_id", "emailed_at", "expires_at", "id", "instrument_ids", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "revoked_at", "session_id", "submission_digest", "submission_id", "superseded_by_id", "used_at") VALUES (OLD."created_at", OLD."created_by_id", OLD."emailed_at", OLD."expires_at", OLD."id", OLD."instrument_ids", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."revoked_at", OLD."session_id", OLD."submission_digest", OLD."submission_id", OLD."superseded_by_id", OLD."used_at"); RETURN NULL;',
+                    hash="074f05c31b7557847444a97b1a75055a3a7eb3d5",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_f7964",
+                    table="rri_forms_clientlink",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='clientlink',
-            constraint=models.CheckConstraint(condition=models.Q(('superseded_by__isnull', True), ('revoked_at__isnull', False), _connector='OR'), name='client_link_superseded_is_revoked'),
+            model_name="clientlink",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("superseded_by__isnull", True), ("revoked_at__isnull", False), _connector="OR"
+                ),
+                name="client_link_superseded_is_revoked",
+            ),
         ),
     ]

@@ -166,7 +166,7 @@ def link_open(request: HttpRequest, token: str) -> HttpResponse:
         )
     if refusal is not None:
         return ratelimit.ratelimited(request, refusal, lean=True)
-    if link is not None and request.session.get(SESSION_KEY) == link.pk:
+    if link is not None and request.session.get(SESSION_KEY) in (link.pk, link.superseded_by_id):
         # This browser was answering this link already (its draft is in the session):
         # carry on, with the newer link if one replaced it.
         link = _follow(request, link)
