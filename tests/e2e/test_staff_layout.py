@@ -33,6 +33,14 @@ def _pages(personas, session) -> list[tuple[str, object]]:
         (reverse("staff_list"), personas.admin_a),
         (reverse("form_settings"), personas.admin_a),
         (reverse("audit_log"), personas.admin_a),
+        (reverse("team"), personas.admin_a),
+        (reverse("exports"), personas.admin_a),
+        (reverse("team_analytics"), personas.admin_a),
+        (reverse("client_new"), personas.admin_a),
+        (reverse("staff_edit", args=[personas.therapist_a1.pk]), personas.admin_a),
+        (reverse("client_privacy", args=[personas.dyad_a1.client.pk]), personas.admin_a),
+        (reverse("session_new", args=[personas.dyad_a1.pk]), personas.therapist_a1),
+        (reverse("therapist_forms", args=[session.pk]), personas.therapist_a1),
     ]
 
 
