@@ -213,6 +213,10 @@ def _form_context(  # type: ignore[no-untyped-def]
                 "instrument": instrument,
                 "spec": instrument.spec,
                 "title": part_title(instrument),
+                "risk_fields": " ".join(
+                    field_name(instrument, n) for n in instrument.spec.risk_items
+                ),
+                "risk_threshold": instrument.spec.risk_threshold,
                 "items_html": render_items(instrument, answers, missing),
             }
         )

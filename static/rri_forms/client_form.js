@@ -85,8 +85,22 @@
     return changed;
   }
 
+  // A risk answer (PHQ-9 item 9 above 0) shows where to get help at once, below the part.
+  var risks = Array.prototype.slice.call(form.querySelectorAll("[data-risk-fields]"));
+  function showRisk() {
+    risks.forEach(function (box) {
+      var threshold = parseInt(box.getAttribute("data-risk-threshold"), 10) || 0;
+      var names = box.getAttribute("data-risk-fields").split(" ");
+      box.hidden = !names.some(function (name) {
+        var checked = form.querySelector("input[name='" + name + "']:checked");
+        return checked && parseInt(checked.value, 10) > threshold;
+      });
+    });
+  }
+
   form.addEventListener("change", function () {
     update();
+    showRisk();
     writeStore();
     saveSoon();
   });
@@ -121,6 +135,7 @@
     writeStore();
   }
   update();
+  showRisk();
   var summary = document.getElementById("missing-summary");
   if (summary) { summary.focus(); }
 })();

@@ -57,7 +57,11 @@ def test_a_risk_answer_shows_help_and_heads_the_alerts_until_acknowledged(
     # Part titles name the questionnaire, not its code.
     titles = phone.locator("section.instrument h2").all_inner_texts()
     assert not any(t.endswith(("PHQ-9", "RRI-C", "GAD-7")) for t in titles), titles
+    inline = phone.locator("#client-form .crisis")
+    assert inline.count() == 1 and not inline.is_visible()
     _answer_all(phone, instruments, risk_value=1)
+    assert inline.is_visible()  # at once, below the PHQ-9: where to get help now
+    assert "emergency" in inline.inner_text()
     phone.get_by_role("button", name="Send my answers").tap()
     phone.wait_for_url("**" + reverse("client_saved"))
     crisis = phone.locator("#crisis")
