@@ -298,6 +298,7 @@ RATELIMITS = {
     "link_guess_ip": env_str("RATELIMIT_LINK_GUESS_IP", "20/10m"),
     "client_submit_link": env_str("RATELIMIT_CLIENT_SUBMIT_LINK", "20/h"),
     "client_submit_ip": env_str("RATELIMIT_CLIENT_SUBMIT_IP", "60/10m"),
+    "client_draft_link": env_str("RATELIMIT_CLIENT_DRAFT_LINK", "600/h"),  # saves as they go
     "link_email_staff": env_str("RATELIMIT_LINK_EMAIL_STAFF", "10/h"),
     "link_email_client": env_str("RATELIMIT_LINK_EMAIL_CLIENT", "5/d"),
     "login_ip": env_str("RATELIMIT_LOGIN_IP", "30/10m"),  # sign-in attempts per address

@@ -25,7 +25,56 @@ from clinic.audit import log_access
 from clinic.models import AccessLog, Dyad
 from clinic.selectors import caseload
 from outcomes import dashboards, selectors
+from outcomes.acknowledgements import acknowledgements_for
+from outcomes.analytics.alerts import needs_action
 from outcomes.dashboards import DatedAlert, Window, trend_arrow
+from outcomes.models import AlertAcknowledgement
+
+Acknowledged = dict[tuple[int, str], AlertAcknowledgement]  # (session number, kind) -> ack
+
+
+def ranked(alerts: list[DatedAlert], acknowledged: Acknowledged) -> list[DatedAlert]:
+    """Unacknowledged risk alerts first, however old; the rest as the summary ordered them
+    (most severe, then newest)."""
+    return sorted(
+        alerts,
+        key=lambda a: not needs_action(a.severity, (a.session_number, a.kind) in acknowledged),
+    )
+
+
+def _dyad_acks(acks: dict[tuple[int, int, str], AlertAcknowledgement]) -> dict[int, Acknowledged]:
+    by_dyad: dict[int, Acknowledged] = {}
+    for (dyad_id, number, kind), ack in acks.items():
+        by_dyad.setdefault(dyad_id, {})[(number, kind)] = ack
+    return by_dyad
+
+
+@dataclass
+class AlertsOfDyad:
+    """A dyad's open alerts, ranked, with their acknowledgements."""
+
+    alerts: list[DatedAlert]
+    acknowledged: Acknowledged = field(default_factory=dict)
+
+    @property
+    def open_risk(self) -> int:
+        return sum(
+            needs_action(a.severity, (a.session_number, a.kind) in self.acknowledged)
+            for a in self.alerts
+        )
+
+    @property
+    def items(self) -> list[tuple[DatedAlert, AlertAcknowledgement | None, bool]]:
+        """(alert, its acknowledgement, whether it still needs action)."""
+        return [
+            (
+                a,
+                self.acknowledged.get((a.session_number, a.kind)),
+                needs_action(a.severity, (a.session_number, a.kind) in self.acknowledged),
+            )
+            for a in self.alerts
+        ]
+
 
 # --- Therapist home ------------------------------------------------------------------
 
@@ -78,6 +127,7 @@ class CaseloadRow:
     pending_links: int
     overdue_links: int
     overdue_therapist: int
+    acknowledged: Acknowledged = field(default_factory=dict)
 
     @property
     def overdue(self) -> int:
@@ -86,6 +136,10 @@ class CaseloadRow:
     @property
     def top_alert(self) -> DatedAlert | None:
         return self.alerts[0] if self.alerts else None
+
+    @property
+    def open_risk(self) -> int:
+        return AlertsOfDyad(self.alerts, self.acknowledged).open_risk
 
     @property
     def needs_attention(self) -> bool:
@@ -112,14 +166,15 @@ def _missing(value: object) -> bool:
 
 
 def sort_rows(rows: list[CaseloadRow], sort: str) -> list[CaseloadRow]:
-    """Sort by a whitelisted key ("-key" descending); missing values always last."""
+    """Sort by a whitelisted key ("-key" descending); missing values always last. Dyads
+    with a risk alert nobody has acknowledged come first, whatever the sort."""
     key = sort.lstrip("-")
     getter = SORTS[key][1]
     by_client = sorted(rows, key=lambda r: r.dyad.client.code)
     present = [r for r in by_client if not _missing(getter(r))]
     absent = [r for r in by_client if _missing(getter(r))]
     present.sort(key=getter, reverse=sort.startswith("-"))
-    return present + absent
+    return sorted(present + absent, key=lambda r: r.open_risk == 0)
 
 
 def _value(frame: pd.DataFrame, index: int, column: str) -> object:
@@ -135,7 +190,13 @@ def _counts(frame: pd.DataFrame, column: str) -> dict[int, int]:
     return frame[frame[column]].groupby("dyad_id").size().to_dict()
 
 
-def caseload_rows(dyads: list[Dyad], data: dashboards.Clinical, today: datetime.date):  # type: ignore[no-untyped-def]
+def caseload_rows(  # type: ignore[no-untyped-def]
+    dyads: list[Dyad],
+    data: dashboards.Clinical,
+    today: datetime.date,
+    acks: dict[tuple[int, int, str], AlertAcknowledgement] | None = None,
+):
+    by_dyad = _dyad_acks(acks or {})
     levels = data.summary.levels
     links = data.links
     recent = pd.Timestamp(dashboards.overdue_since(today))
@@ -164,10 +225,11 @@ def caseload_rows(dyads: list[Dyad], data: dashboards.Clinical, today: datetime.
                     _value(levels, dyad.pk, "therapist_slope"),
                     int(_value(levels, dyad.pk, "therapist_n") or 0),
                 ),
-                alerts=data.summary.alerts.get(dyad.pk, []),
+                alerts=ranked(data.summary.alerts.get(dyad.pk, []), by_dyad.get(dyad.pk, {})),
                 pending_links=int(live.get(dyad.pk, 0)),
                 overdue_links=int(expired.get(dyad.pk, 0)),
                 overdue_therapist=int(missing),
+                acknowledged=by_dyad.get(dyad.pk, {}),
             )
         )
     return rows
@@ -207,7 +269,8 @@ def therapist_home(request: HttpRequest) -> HttpResponse:
         window=window,
         today=today,
     )
-    rows = sort_rows(caseload_rows(dyads, data, today), sort)
+    acks = acknowledgements_for(list(data.summary.alerts)) if data.summary.alerts else {}
+    rows = sort_rows(caseload_rows(dyads, data, today, acks), sort)
     log_access(
         request,
         AccessLog.Action.VIEW_DASHBOARD,
@@ -350,15 +413,14 @@ class TherapistRow:
 
 
 @dataclass
-class FlaggedDyad:
-    dyad_id: int
-    client_code: str
-    therapist: str
-    alerts: list[DatedAlert] = field(default_factory=list)
+class FlaggedDyad(AlertsOfDyad):
+    dyad_id: int = 0
+    client_code: str = ""
+    therapist: str = ""
 
     @property
     def high(self) -> int:
-        return sum(a.severity == "high" for a in self.alerts)
+        return sum(a.severity in ("urgent", "high") for a in self.alerts)
 
 
 def _mean(series: pd.Series) -> float | None:
@@ -470,12 +532,14 @@ def supervisor_dashboard(request: HttpRequest) -> HttpResponse:
     names = dict(therapists)
     flagged_ids = list(data.summary.alerts)
     info = dyads.set_index("id").reindex(flagged_ids)
+    by_dyad = _dyad_acks(acknowledgements_for(flagged_ids) if flagged_ids else {})
     flagged = [
         FlaggedDyad(
             dyad_id=dyad_id,
             client_code=code,
             therapist=names.get(int(therapist), ""),
-            alerts=data.summary.alerts[dyad_id],
+            alerts=ranked(data.summary.alerts[dyad_id], by_dyad.get(dyad_id, {})),
+            acknowledged=by_dyad.get(dyad_id, {}),
         )
         for dyad_id, code, therapist in zip(
             flagged_ids,
@@ -484,8 +548,14 @@ def supervisor_dashboard(request: HttpRequest) -> HttpResponse:
             strict=True,
         )
     ]
+    # Unacknowledged risk first, then the most high-severity alerts, then the most recent.
     flagged.sort(
-        key=lambda f: (-f.high, -max(a.session_date.toordinal() for a in f.alerts), f.client_code)
+        key=lambda f: (
+            -f.open_risk,
+            -f.high,
+            -max(a.session_date.toordinal() for a in f.alerts),
+            f.client_code,
+        )
     )
     flagged_total = len(flagged)
     if chosen is None:

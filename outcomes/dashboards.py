@@ -46,7 +46,7 @@ import pandas as pd
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -62,6 +62,7 @@ from outcomes.analytics.alerts import (
 )
 from outcomes.analytics.series import MIN_TREND_POINTS
 from outcomes.dyad_report import CLIENT_RR, THERAPIST_RR
+from outcomes.models import AlertAcknowledgement, AlertKind
 from outcomes.references import total_reference
 from outcomes.selectors import risk_item_label
 from rri_forms.history import AdministrationEvent, ScoreEvent
@@ -87,7 +88,7 @@ LINK_COLUMNS = [
 ]  # fmt: skip
 STATS_COLUMNS = ["dyad_id", "attended", "with_client", "with_therapist", "therapist_missing"]
 
-_SEVERITY_ORDER = {"high": 0, "medium": 1}
+_SEVERITY_ORDER = {"urgent": 0, "high": 1, "medium": 2}  # urgent: a risk item answered
 
 
 @dataclass(frozen=True)
@@ -285,14 +286,19 @@ def cached_totals_frame(
 
 
 def risk_frame(dyads: Dyads, window: Window, specs: dict[str, InstrumentSpec]) -> pd.DataFrame:
-    """Risk items answered above their threshold at sessions in the window. One query.
+    """Risk items answered above their threshold at sessions in the window, and at earlier
+    sessions whose risk alert nobody has acknowledged yet (it stays open). One query.
 
     The clinic-wide counterpart of `outcomes.selectors.risk_answers_frame` (same labels).
     """
+    acknowledged = AlertAcknowledgement.objects.filter(
+        session=OuterRef("administration__session"), kind=AlertKind.RISK
+    )
     rows = Answer.objects.filter(
+        Q(administration__session__date__range=(window.start, window.end))
+        | Q(administration__session__date__lt=window.start) & ~Exists(acknowledged),
         administration__dyad__in=dyads,
         administration__risk_flag=True,
-        administration__session__date__range=(window.start, window.end),
     ).values_list(
         "administration__dyad_id",
         "administration__session__number",
@@ -665,7 +671,8 @@ def score_alerts(
 def risk_and_missed_alerts(
     risk: pd.DataFrame, links: pd.DataFrame, window: Window
 ) -> list[tuple[int, DatedAlert]]:
-    """Risk-item alerts and missed-form alerts at sessions in the window, per dyad.
+    """Risk-item alerts (every row of `risk`: risk_frame read those still open) and
+    missed-form alerts at sessions in the window, per dyad.
 
     Each alert function returns one alert per qualifying row, in order, so rows are filtered
     here first and the alerts zipped back onto their dyads.
@@ -673,11 +680,7 @@ def risk_and_missed_alerts(
     out: list[tuple[int, DatedAlert]] = []
     start, end = pd.Timestamp(window.start), pd.Timestamp(window.end)
     if not risk.empty:
-        rows = risk[
-            (pd.to_numeric(risk["value"]) > 0)
-            & (risk["session_date"] >= start)
-            & (risk["session_date"] <= end)
-        ]
+        rows = risk[(pd.to_numeric(risk["value"]) > 0) & (risk["session_date"] <= end)]
         alerts = risk_alerts(rows)
         out += _zip_rows(rows, alerts)
     if not links.empty:

@@ -4,4 +4,9 @@ from outcomes import views
 
 urlpatterns = [
     path("dyads/<int:pk>/", views.dyad_detail, name="dyad_detail"),
+    path(
+        "dyads/<int:pk>/alerts/acknowledge/",
+        views.alert_acknowledge_view,
+        name="alert_acknowledge",
+    ),
 ]

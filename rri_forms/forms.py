@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from rri_forms.models import ClinicFormSettings, Instrument
+from rri_forms.models.instruments import DEFAULT_CRISIS_MESSAGE
 
 
 def _choices(rater: str) -> list[tuple[str, str]]:
@@ -38,6 +39,17 @@ class FormSettingsForm(forms.Form):
     correction_days = forms.IntegerField(
         label=_("Therapists may correct their forms for (days)"), min_value=0, max_value=90
     )
+    crisis_message = forms.CharField(
+        label=_("Message to a client who answers a risk question above 0"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "Shown on the client's 'saved' page after a risk answer (PHQ-9 item 9). Name "
+            "your clinic's number and your local crisis lines. Empty: the default message, "
+            "which names international emergency numbers."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -45,6 +57,7 @@ class FormSettingsForm(forms.Form):
         self.fields["client_codes"].choices = client
         self.fields["symptom_codes"].choices = client
         self.fields["therapist_codes"].choices = _choices(Instrument.Rater.THERAPIST)
+        self.fields["crisis_message"].widget.attrs["placeholder"] = str(DEFAULT_CRISIS_MESSAGE)
 
     def clean(self):  # type: ignore[no-untyped-def]
         data = super().clean()
@@ -68,4 +81,5 @@ FIELDS = [
     "therapist_codes",
     "link_lifetime_hours",
     "correction_days",
+    "crisis_message",
 ]

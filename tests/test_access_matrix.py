@@ -84,6 +84,12 @@ MATRIX: list[Case] = [
     Case("dyad_detail", lambda p: [p.dyad_a2.pk], "get",
          _everyone(404, therapist_a2=200, admin_a=200)),
     Case("dyad_detail", lambda p: [p.dyad_b1.pk], "get", _everyone(404, therapist_b1=200)),
+    # Acknowledging alerts: the dyad's therapist, their supervisor and the admin (a bare
+    # POST is turned back with a message); others never see the dyad.
+    Case("alert_acknowledge", _dyad_a1, "post",
+         _read_a1(therapist_a1=302, supervisor_a=302, admin_a=302)),
+    Case("alert_acknowledge", lambda p: [p.dyad_b1.pk], "post",
+         _everyone(404, therapist_b1=302)),
     Case("session_new", _dyad_a1, "get", _write_a1()),
     Case("session_new", _dyad_a1, "post", _write_a1(therapist_a1=302, admin_a=302),
          data=lambda p: {"number": 90, "date": p.dyad_a1.started_on.isoformat(),

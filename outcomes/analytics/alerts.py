@@ -10,14 +10,15 @@ Kinds and severities:
     relationship_drop        high    fell by ≥ threshold since the previous rated session
     relationship_below_mean  medium  latest score > threshold below the dyad's own earlier mean
     deterioration            high    worse than the first session by ≥ threshold
-    risk                     high    a risk item answered above 0
+    risk                     urgent  a risk item answered above 0: ranked above every other
+                                     alert until acknowledged (sort_alerts)
     forms_missed             medium  a form's link expired before it was completed
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,14 +31,14 @@ from .reliable_change import rci_threshold
 AlertKind = Literal[
     "relationship_drop", "relationship_below_mean", "deterioration", "risk", "forms_missed"
 ]
-Severity = Literal["high", "medium"]
+Severity = Literal["urgent", "high", "medium"]
 
 # Below about 30 scores a sample-based RCI carries excessive sampling error (see
 # docs/analytics.md, "Reliable change from clinic data"), so no threshold is derived from fewer.
 MIN_FIRST_SESSION_SCORES = 30
 MIN_EARLIER_SESSIONS = 3
 
-_SEVERITY_ORDER = {"high": 0, "medium": 1}
+_SEVERITY_ORDER = {"urgent": 0, "high": 1, "medium": 2}
 
 
 @dataclass(frozen=True)
@@ -363,7 +364,7 @@ def risk_alerts(frame: pd.DataFrame) -> list[Alert]:
                 "the client."
             )
             % {"item": row.label, "value": _num(float(row.value)), "n": row.session_number},
-            severity="high",
+            severity="urgent",
         )
         for row in answered.itertuples(index=False)
     ]
@@ -390,6 +391,23 @@ def missed_form_alerts(frame: pd.DataFrame) -> list[Alert]:
     ]
 
 
-def sort_alerts(alerts: Sequence[Alert]) -> list[Alert]:
-    """Newest session first; within a session, high severity first; otherwise input order."""
-    return sorted(alerts, key=lambda a: (-a.session_number, _SEVERITY_ORDER[a.severity]))
+def sort_alerts(
+    alerts: Sequence[Alert], acknowledged: Collection[tuple[int, str]] = ()
+) -> list[Alert]:
+    """Unacknowledged risk alerts first, however old; then newest session first and,
+    within a session, the most severe first; otherwise input order.
+
+    `acknowledged`: (session_number, kind) of the alerts someone has acknowledged."""
+    return sorted(
+        alerts,
+        key=lambda a: (
+            not needs_action(a.severity, (a.session_number, a.kind) in acknowledged),
+            -a.session_number,
+            _SEVERITY_ORDER[a.severity],
+        ),
+    )
+
+
+def needs_action(severity: str, acknowledged: bool) -> bool:
+    """A risk alert nobody has acknowledged yet: it stays at the top of every list."""
+    return severity == "urgent" and not acknowledged

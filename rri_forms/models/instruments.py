@@ -138,6 +138,19 @@ def _default_symptom_codes() -> list[str]:
     return ["PHQ-9", "GAD-7"]
 
 
+# Where to get help now, wherever the clinic is: each clinic should replace it with its
+# own number and local lines (the form settings page says so).
+DEFAULT_CRISIS_MESSAGE = _(
+    "Thank you for telling us how you have been feeling. If you are thinking about harming "
+    "yourself, or you feel you might act on such thoughts, please get help now: call your "
+    "local emergency number (112 in Europe, 911 in the US and Canada, 999 in the UK) or go "
+    "to the nearest emergency department. You can also call a crisis line, for example 988 "
+    "(Suicide & Crisis Lifeline, US) or 116 123 (Samaritans, UK and Ireland), at any time, "
+    "or call your clinic and ask to speak to your therapist or the clinician on duty. You "
+    "do not have to wait for your next session."
+)
+
+
 class ClinicFormSettings(models.Model):
     """Which forms follow each session at a clinic, and how long links and edits last."""
 
@@ -168,6 +181,16 @@ class ClinicFormSettings(models.Model):
     )
     correction_days = models.PositiveSmallIntegerField(
         _("days a therapist may correct their forms"), default=7
+    )
+    crisis_message = models.TextField(
+        _("message to a client who reports risk"),
+        blank=True,
+        max_length=2000,
+        help_text=_(
+            "Shown to a client after they answer a risk question (PHQ-9 item 9) above 0. "
+            "Give your clinic's phone number and local crisis lines; leave empty for the "
+            "default message."
+        ),
     )
 
     class Meta:
@@ -203,6 +226,10 @@ class ClinicFormSettings(models.Model):
                     }
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def crisis_text(self) -> str:
+        return self.crisis_message.strip() or str(DEFAULT_CRISIS_MESSAGE)
 
     def symptoms_due(self, session_number: int) -> bool:
         return session_number == 1 or session_number % self.symptom_every == 0

@@ -49,6 +49,11 @@ class ClientLink(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # A newer link issued while this one was live: a browser already answering this link
+    # carries on, and its answers are saved through the newer one (docs/security.md).
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     # Idempotency: the form's submission id and a digest of what it carried.
     submission_id = models.UUIDField(null=True, blank=True, unique=True)
     submission_digest = models.CharField(max_length=64, blank=True)
@@ -66,6 +71,10 @@ class ClientLink(models.Model):
             models.CheckConstraint(
                 condition=Q(used_at__isnull=True) | Q(submission_id__isnull=False),
                 name="client_link_used_has_submission",
+            ),
+            models.CheckConstraint(
+                condition=Q(superseded_by__isnull=True) | Q(revoked_at__isnull=False),
+                name="client_link_superseded_is_revoked",
             ),
         ]
         # The link's clinic is its session's (through the dyad) and must be its issuer's.

@@ -90,7 +90,7 @@ def client_forms_submit(
     instruments: Sequence[Instrument] | None = None,
     parse: Callable[[list[Instrument]], ParsedAnswers] | None = None,
     rate_limits: Sequence[tuple[str, object]] = (),
-    before_commit: Callable[[], None] | None = None,
+    before_commit: Callable[[int], None] | None = None,
 ) -> SubmitResult:
     """Store every answered form of the link, or nothing.
 
@@ -108,9 +108,9 @@ def client_forms_submit(
     database connection fails mid-transaction is not: nothing of it is stored, and with the
     database gone a second count would fail too.)
 
-    `before_commit` runs after the forms are written, inside the transaction (the client's
-    view stores its "saved" mark in the session there, so the mark and the forms commit
-    together).
+    `before_commit` runs after the forms are written, inside the transaction, with the id
+    of the link they were saved through (the client's view stores its "saved" mark in the
+    session there, so the mark and the forms commit together).
     """
     upsert = ratelimit.counting(*rate_limits) if rate_limits else None
     try:
@@ -121,6 +121,10 @@ def client_forms_submit(
             refusal = ratelimit.first_refusal(*upsert.decisions(counts)) if upsert else None
             if refusal is not None:
                 return SubmitResult(Outcome.RATELIMITED, link, refusal=refusal)
+            if link.revoked_at is not None and link.superseded_by_id is not None:
+                # A newer link replaced this one while the client was answering: their
+                # answers are saved through it (link_issue keeps the chain one step long).
+                link = _locked_link(link.superseded_by_id, None)[0] or link
             ids = [int(i) for i in link.instrument_ids]
             parsed = None
             if parse is not None:
@@ -168,7 +172,7 @@ def client_forms_submit(
                     [now, submission_id, digest, link.pk],
                 )
             if before_commit is not None:
-                before_commit()
+                before_commit(link.pk)
     except IntegrityError:
         # A form of this session was stored by another path (e.g. a re-issued link), or
         # the submission id belongs to another link: the transaction kept nothing of ours,

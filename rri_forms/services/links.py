@@ -8,6 +8,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,7 +33,9 @@ def _pending_client_instruments(session: TherapySession) -> list[int]:
 
 @transaction.atomic
 def link_issue(*, actor_user: AbstractBaseUser, session: TherapySession) -> tuple[ClientLink, str]:
-    """A new link for the session's pending client forms; any earlier link stops working.
+    """A new link for the session's pending client forms; an earlier link's token stops
+    opening, but a browser already answering it carries on and saves through this link
+    (`superseded_by`), so a re-issued or emailed link never costs the client their answers.
 
     Returns the link and the raw token, which exists only now: the database keeps a hash.
     """
@@ -49,6 +52,7 @@ def link_issue(*, actor_user: AbstractBaseUser, session: TherapySession) -> tupl
     for link in live:
         if link.used_at is not None:
             raise ValidationError(_("The client has already submitted their forms."))
+    replaced = [link.pk for link in live]
     live.update(revoked_at=now)
     lifetime = form_settings_for(session.dyad.clinic).link_lifetime_hours
     token = new_token()
@@ -60,6 +64,10 @@ def link_issue(*, actor_user: AbstractBaseUser, session: TherapySession) -> tupl
             created_by=require_staff(actor_user),
             expires_at=now + datetime.timedelta(hours=lifetime),
         )
+    # A client already answering an earlier link keeps their form: it saves through this one.
+    ClientLink.objects.filter(
+        Q(pk__in=replaced) | Q(superseded_by__in=replaced), used_at__isnull=True
+    ).update(superseded_by=link)
     return link, token
 
 

@@ -4,11 +4,20 @@ No account: the token in the link is exchanged for a mark in the browser's sessi
 the browser continues on token-free URLs. The form also carries a signed reference to
 the link, so a session that expired while the client was answering does not lose the
 answers. Every page here is private and never cached.
+
+Answers are kept as the client goes: the page's script saves a draft into the browser's
+server-side session (and into localStorage), and without JavaScript a "save for later"
+button does the same. A draft lives until the link expires and is discarded in the same
+transaction that saves the forms; reopening the form (reload, Back, the link again)
+restores it. A browser answering a link that a newer one replaced carries on with the
+newer link (ClientLink.superseded_by), draft and all.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
+import re
 import secrets
 import uuid
 
@@ -20,8 +29,11 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -29,13 +41,20 @@ from clinic import ratelimit
 from clinic.session_security import refresh_idle_expiry
 from rri_forms.form_input import ParsedAnswers, parse_answers
 from rri_forms.models import ClientLink, Instrument
-from rri_forms.rendering import render_items
-from rri_forms.selectors import link_for_form, link_instruments, with_instrument_versions
+from rri_forms.rendering import field_name, render_items
+from rri_forms.selectors import (
+    form_settings_for,
+    link_for_form,
+    link_instruments,
+    with_instrument_versions,
+)
 from rri_forms.services.client_forms import Outcome, client_forms_submit
 from rri_forms.services.links import link_for_token
 
 SESSION_KEY = "client_link"
 SAVED_KEY = "client_saved_link"
+DRAFT_KEY = "client_draft"  # {"link": link id, "answers": {field name: value}}
+RISK_KEY = "client_saved_risk"  # the saved forms held a risk answer: show the crisis message
 _SIGN_SALT = "rri_forms.client-link"
 _LINK_MAX_AGE = 30 * 24 * 3600  # longest configurable link lifetime; expiry is checked too
 
@@ -69,12 +88,51 @@ def _link_from_request(request: HttpRequest, *, with_dyad: bool = False) -> Clie
     if link_id is None:
         return None
     if not with_dyad:
-        return link_for_form(link_id)
+        return _follow(request, link_for_form(link_id))
     # With its instruments' row versions, so link_instruments can use its cache.
     links = with_instrument_versions(ClientLink.objects.all()).select_related(
         "session__dyad__clinic", "session__dyad__therapist", "session__dyad__client"
     )
-    return links.filter(pk=link_id).first()
+    link = _follow(request, links.filter(pk=link_id).first())
+    if link is not None and link.pk != link_id:
+        link = links.filter(pk=link.pk).first()
+    return link
+
+
+def _follow(request: HttpRequest, link: ClientLink | None) -> ClientLink | None:
+    """The link that replaced `link` while this browser was answering it, if any: the
+    browser, and its draft, move on to it (link_issue keeps the chain one step long)."""
+    if link is None or link.revoked_at is None or link.superseded_by_id is None:
+        return link
+    newer = link_for_form(link.superseded_by_id)
+    if newer is None:
+        return link
+    session = request.session
+    session[SESSION_KEY] = newer.pk
+    draft = session.get(DRAFT_KEY)
+    if isinstance(draft, dict) and draft.get("link") == link.pk:
+        session[DRAFT_KEY] = {**draft, "link": newer.pk}
+    return newer
+
+
+def _draft_answers(request: HttpRequest, link: ClientLink) -> dict[str, object] | None:
+    draft = request.session.get(DRAFT_KEY)
+    if not isinstance(draft, dict) or draft.get("link") != link.pk:
+        return None
+    answers = draft.get("answers")
+    return answers if isinstance(answers, dict) else None
+
+
+def _restored(instruments: list[Instrument], answers: dict[str, object]) -> ParsedAnswers:
+    """A draft's answers, checked against the instruments as a POST's would be; nothing is
+    marked missing (the client has not pressed Send)."""
+    parsed = parse_answers(instruments, {name: str(value) for name, value in answers.items()})
+    return ParsedAnswers(answers=parsed.answers, missing={})
+
+
+def draft_key(link_id: int) -> str:
+    """The name of this link's draft in the browser's localStorage: stable, not the id."""
+    return salted_hmac("rri_forms.client-draft", str(link_id)).hexdigest()[:24]
 
 
 def _unusable(request: HttpRequest, link: ClientLink | None) -> HttpResponse | None:
@@ -85,6 +143,8 @@ def _unusable(request: HttpRequest, link: ClientLink | None) -> HttpResponse | N
         return None
     if state == ClientLink.State.USED and request.session.get(SAVED_KEY) == link.pk:
         return redirect("client_saved")
+    if state == ClientLink.State.REVOKED and link.superseded_by_id is not None:
+        return _problem(request, "replaced", 410)
     return _problem(request, state, 410)
 
 
@@ -106,9 +166,15 @@ def link_open(request: HttpRequest, token: str) -> HttpResponse:
         )
     if refusal is not None:
         return ratelimit.ratelimited(request, refusal, lean=True)
+    if link is not None and request.session.get(SESSION_KEY) in (link.pk, link.superseded_by_id):
+        # This browser was answering this link already (its draft is in the session):
+        # carry on, with the newer link if one replaced it.
+        link = _follow(request, link)
     problem = _unusable(request, link)
     if problem is not None:
         return problem
+    if request.session.get(SESSION_KEY) != link.pk:
+        request.session.pop(DRAFT_KEY, None)  # another link's draft (a shared phone)
     request.session.cycle_key()  # a fresh session id for the client's visit
     request.session[SESSION_KEY] = link.pk
     return redirect("client_start")
@@ -135,7 +201,7 @@ def client_start(request: HttpRequest) -> HttpResponse:
 
 
 def _form_context(  # type: ignore[no-untyped-def]
-    instruments, parsed, submission_id, link_ref, save_failed
+    instruments, parsed, submission_id, link_ref, save_failed, draft=None, notice=""
 ) -> dict[str, object]:
     sections = []
     missing_names = []
@@ -146,13 +212,18 @@ def _form_context(  # type: ignore[no-untyped-def]
             {
                 "instrument": instrument,
                 "spec": instrument.spec,
+                "title": part_title(instrument),
+                "risk_fields": " ".join(
+                    field_name(instrument, n) for n in instrument.spec.risk_items
+                ),
+                "risk_threshold": instrument.spec.risk_threshold,
                 "items_html": render_items(instrument, answers, missing),
             }
         )
         if missing:
             missing_names.append(
                 {
-                    "title": instrument.spec.short_title,
+                    "title": part_title(instrument),
                     "items": [{"number": n, "anchor": f"q-f{instrument.pk}_{n}"} for n in missing],
                 }
             )
@@ -164,11 +235,39 @@ def _form_context(  # type: ignore[no-untyped-def]
         "submission_id": submission_id,
         "link_ref": link_ref,
         "save_failed": save_failed,
+        "draft_key": draft[0] if draft else "",
+        "draft_expires": draft[1] if draft else "",
+        "notice": notice,
     }
 
 
+def part_title(instrument: Instrument) -> str:
+    """What the client reads as a part's name: the instrument's title without its code
+    ("Patient Health Questionnaire", not "PHQ-9": codes mean nothing to a client)."""
+    spec = instrument.spec
+    title = _CODE_IN_TITLE.sub("", spec.title).strip() if spec.title else ""
+    return title or spec.short_title
+
+
+_CODE_IN_TITLE = re.compile(r"\s*\([^()]*\)\s*$")  # "… (PHQ-9)"
+
+
+def _draft_marks(link_id: int, expires_at: datetime.datetime | None) -> tuple[str, str]:
+    """The localStorage name of the link's draft and when it expires (ms; "" if unknown)."""
+    expires = str(int(expires_at.timestamp() * 1000)) if expires_at is not None else ""
+    return draft_key(link_id), expires
+
+
 def _form_page(  # type: ignore[no-untyped-def]
-    request, link_id, instruments, parsed=None, submission_id=None, status=200, save_failed=False
+    request,
+    link_id,
+    instruments,
+    parsed=None,
+    submission_id=None,
+    status=200,
+    save_failed=False,
+    notice="",
+    expires_at=None,
 ):
     context = _form_context(
         instruments,
@@ -176,6 +275,8 @@ def _form_page(  # type: ignore[no-untyped-def]
         submission_id or uuid.uuid4(),
         signing.dumps(link_id, salt=_SIGN_SALT),
         save_failed,
+        draft=_draft_marks(link_id, expires_at),
+        notice=notice,
     )
     return render(request, "rri_forms/client/form.html", context, status=status)
 
@@ -190,6 +291,8 @@ def _form_page(  # type: ignore[no-untyped-def]
 _CSRF_MARK = secrets.token_hex(16)
 _SUBMISSION_MARK = secrets.token_hex(16)
 _LINK_REF_MARK = secrets.token_hex(16)
+_DRAFT_KEY_MARK = secrets.token_hex(12)
+_DRAFT_EXPIRES_MARK = secrets.token_hex(16)
 _shells: dict[tuple[object, ...], str] = {}
 _SHELLS_KEPT = 64  # language × instrument-version sets in use: a handful
 
@@ -203,7 +306,14 @@ def _unanswered_form_page(
     )
     shell = _shells.get(key)
     if shell is None:
-        context = _form_context(instruments, None, _SUBMISSION_MARK, _LINK_REF_MARK, False)
+        context = _form_context(
+            instruments,
+            None,
+            _SUBMISSION_MARK,
+            _LINK_REF_MARK,
+            False,
+            draft=(_DRAFT_KEY_MARK, _DRAFT_EXPIRES_MARK),
+        )
         context["csrf_token"] = _CSRF_MARK
         shell = render_to_string("rri_forms/client/form.html", context)
         if len(_shells) >= _SHELLS_KEPT:
@@ -214,6 +324,8 @@ def _unanswered_form_page(
         .replace(_SUBMISSION_MARK, str(uuid.uuid4()))
         .replace(_LINK_REF_MARK, escape(signing.dumps(link.pk, salt=_SIGN_SALT)))
     )
+    key, expires = _draft_marks(link.pk, link.expires_at)
+    page = page.replace(_DRAFT_KEY_MARK, key).replace(_DRAFT_EXPIRES_MARK, expires)
     return HttpResponse(page)
 
 
@@ -221,12 +333,73 @@ def _unanswered_form_page(
 @require_http_methods(["GET", "POST"])
 def client_form(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
+        if request.POST.get("intent") == "draft":
+            return _save_draft(request)
         return _submit(request)
     link = _link_from_request(request)
     problem = _unusable(request, link)
     if problem is not None:
         return problem
-    return _unanswered_form_page(request, link, link_instruments(link))
+    instruments = link_instruments(link)
+    answers = _draft_answers(request, link)
+    if answers:
+        notice = _("Welcome back: your answers so far are kept. Carry on where you left off.")
+        restored = _restored(instruments, answers)
+        return _form_page(
+            request, link.pk, instruments, restored, notice=notice, expires_at=link.expires_at
+        )
+    return _unanswered_form_page(request, link, instruments)
+
+
+def _save_draft(request: HttpRequest) -> HttpResponse:
+    """Keep the answers given so far in this browser's session, until the link expires.
+
+    The page's script sends this as the client goes (`background=1`: an empty 204); the
+    "save for later" button sends it without JavaScript and gets the form back."""
+    background = request.POST.get("background") == "1"
+    link_id = _link_id(request)
+    link = _follow(request, link_for_form(link_id)) if link_id is not None else None
+    if link is None or not link.is_live:
+        if background:
+            return HttpResponse(status=410)
+        problem = _unusable(request, link)
+        return problem if problem is not None else redirect("client_form")
+    refusal = ratelimit.first_refusal(ratelimit.hit("client_draft_link", link.pk))
+    if refusal is not None:
+        if background:
+            return HttpResponse(status=429)
+        return ratelimit.ratelimited(request, refusal, lean=True)
+    instruments = link_instruments(link)
+    parsed = parse_answers(instruments, request.POST)
+    answers = {
+        field_name(instrument, number): value
+        for instrument in instruments
+        for number, value in parsed.answers.get(instrument.pk, {}).items()
+    }
+    session = request.session
+    session[SESSION_KEY] = link.pk
+    session[DRAFT_KEY] = {"link": link.pk, "answers": answers}
+    session.set_expiry(link.expires_at)  # the draft outlives the idle timeout, not the link
+    if background:
+        return HttpResponse(status=204)
+    try:
+        submission_id = uuid.UUID(request.POST.get("submission_id", ""))
+    except ValueError:
+        submission_id = None
+    notice = _(
+        "Your answers so far are kept until %(expires)s. You can close this page and open "
+        "your link again later to finish."
+    ) % {"expires": timezone.localtime(link.expires_at).strftime("%Y-%m-%d %H:%M")}
+    restored = ParsedAnswers(answers=parsed.answers, missing={})
+    return _form_page(
+        request,
+        link.pk,
+        instruments,
+        restored,
+        submission_id,
+        notice=notice,
+        expires_at=link.expires_at,
+    )
 
 
 def _submit(request: HttpRequest) -> HttpResponse:
@@ -265,7 +438,7 @@ def _submit(request: HttpRequest) -> HttpResponse:
                 submission_id=submission_id,
                 parse=parse,
                 rate_limits=limits,
-                before_commit=functools.partial(_mark_saved, session, link_id),
+                before_commit=functools.partial(_mark_saved, session, parsed_with),
             )
     except (OperationalError, InterfaceError):
         if not parsed_with:
@@ -275,7 +448,13 @@ def _submit(request: HttpRequest) -> HttpResponse:
         instruments, parsed = parsed_with[-1]
         _unmark(session, saved_before)
         response = _form_page(
-            request, link_id, instruments, parsed, submission_id, status=503, save_failed=True
+            request,
+            link_id,
+            instruments,
+            parsed,
+            submission_id,
+            status=503,
+            save_failed=True,
         )
         response["Retry-After"] = "30"
         return response
@@ -284,7 +463,8 @@ def _submit(request: HttpRequest) -> HttpResponse:
         return redirect("client_saved")
     _unmark(session, saved_before)  # a mark set before a rollback (failed commit) goes too
     if outcome == Outcome.REPLAYED:
-        session[SAVED_KEY] = link_id
+        session[SAVED_KEY] = result.link.pk
+        session.pop(DRAFT_KEY, None)
         return redirect("client_saved")
     if outcome == Outcome.RATELIMITED:
         return ratelimit.ratelimited(request, result.refusal, lean=True)
@@ -292,16 +472,30 @@ def _submit(request: HttpRequest) -> HttpResponse:
         return _problem(request, "unknown", 404)
     if outcome == Outcome.INCOMPLETE:
         instruments, parsed = parsed_with[-1]
-        return _form_page(request, link_id, instruments, parsed, submission_id)
+        link = result.link
+        return _form_page(
+            request, link.pk, instruments, parsed, submission_id, expires_at=link.expires_at
+        )
     if outcome == Outcome.CONFLICT:
         return _problem(request, "conflict", 409)
     return _problem(request, outcome.value, 410)
 
 
-def _mark_saved(session: SessionBase, link_id: int) -> None:
+def _mark_saved(
+    session: SessionBase,
+    parsed_with: list[tuple[list[Instrument], ParsedAnswers]],
+    link_id: int,
+) -> None:
     """Inside the submit's transaction: the "saved" mark commits with the forms (one
-    commit, and no window in which the forms are stored but the browser not told)."""
+    commit, and no window in which the forms are stored but the browser not told), and
+    the draft is discarded with them."""
     session[SAVED_KEY] = link_id
+    session.pop(DRAFT_KEY, None)
+    instruments, parsed = parsed_with[-1]
+    if has_risk_answer(instruments, parsed):
+        session[RISK_KEY] = link_id
+    else:
+        session.pop(RISK_KEY, None)
     refresh_idle_expiry(session)  # as the middleware will: its save then finds this done
     try:
         session.save()
@@ -327,4 +521,17 @@ def client_saved(request: HttpRequest) -> HttpResponse:
     link = ClientLink.objects.select_related("session__dyad__clinic").filter(pk=link_id).first()
     if link is None or link.used_at is None:
         return _problem(request, "unknown", 404)
-    return render(request, "rri_forms/client/saved.html", {"link": link})
+    crisis = None
+    if request.session.get(RISK_KEY) == link.pk:
+        crisis = form_settings_for(link.session.dyad.clinic).crisis_text
+    return render(request, "rri_forms/client/saved.html", {"link": link, "crisis": crisis})
+
+
+def has_risk_answer(instruments: list[Instrument], parsed: ParsedAnswers) -> bool:
+    """Whether a risk item (PHQ-9 item 9) was answered above its instrument's threshold."""
+    for instrument in instruments:
+        answers = parsed.answers.get(instrument.pk, {})
+        threshold = instrument.spec.risk_threshold
+        if any(answers.get(item, threshold) > threshold for item in instrument.spec.risk_items):
+            return True
+    return False

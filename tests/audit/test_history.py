@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from clinic.history import HISTORY_SOURCES, ClientEvent, DyadEvent, TherapySessionEvent
 from clinic.models import AccessLog, TherapySession
+from outcomes.acknowledgements import alert_acknowledge
 from rri_forms.history import AdministrationEvent, AnswerEvent, ClientLinkEvent, ScoreEvent
 from rri_forms.models import Instrument
 from rri_forms.services.links import link_issue
@@ -35,6 +36,7 @@ def test_every_clinical_model_is_tracked():
         "rri_forms.Score",
         "rri_forms.AdministrationCorrection",
         "rri_forms.ClientLink",
+        "outcomes.AlertAcknowledgement",
     }
 
 
@@ -113,6 +115,13 @@ def _some_event(event_model, personas):
         changed = {pk: {**values, 1: 4} for pk, values in answers.items()}
         therapist_forms_save(
             actor_user=user, session=personas.session_a1, instruments=therapist, answers=changed
+        )
+        alert_acknowledge(
+            actor_user=user,
+            dyad=personas.dyad_a1,
+            session_number=personas.session_a1.number,
+            kind="risk",
+            note="Reviewed with the client.",
         )
     return event_model._meta.db_table, event_model.objects.values_list("pgh_id", flat=True)[0]
 

@@ -144,9 +144,9 @@ def test_home_shows_open_alerts_with_the_most_severe_reason(ruptured, login):
     count = int(re.search(r">(\d+)<span", cell).group(1))
     assert count >= 2  # the rupture and the risk item
     title = re.search(r'title="([^"]*)"', cell).group(1)
-    # Both are high; the newest (session 7, the risk item) comes first.
+    # The risk item comes first, in the risk alert's own colour and wording.
     assert "PHQ-9 item 9" in title and "review risk" in title
-    assert 'class="badge text-bg-danger' in cell
+    assert 'class="badge badge-risk' in cell and "Risk:" in cell
 
 
 def test_supervisor_dashboard_lists_flagged_dyads_with_reasons(ruptured, personas, login):
@@ -353,10 +353,10 @@ def _caseload(therapist, n: int) -> None:
 
 
 # A warm view. Therapist home: session, user, staff member, dyads, instrument specs, the scores
-# version, totals, newest administrations, risk answers, client links, session counts and the
-# access-log row. The supervisor dashboard adds the TOTP device and the visible therapists, and
-# reads the placeholder-instrument notice after its dyads.
-PAGE_QUERIES = {"therapist_home": 12, "supervisor_dashboard": 15}
+# version, totals, newest administrations, risk answers, client links, session counts, the
+# alerts' acknowledgements and the access-log row. The supervisor dashboard adds the TOTP
+# device and the visible therapists, and reads the placeholder-instrument notice after its dyads.
+PAGE_QUERIES = {"therapist_home": 13, "supervisor_dashboard": 16}
 
 
 @pytest.mark.parametrize("page", ["therapist_home", "supervisor_dashboard"])

@@ -159,9 +159,9 @@ def test_gaps_and_missing_rater_render(clinic_history, login):
 
 # A warm view (the clinic reference cached): session, user, TOTP device, staff member, dyad,
 # the access-log row, instrument specs, scores, three clinic-reference freshness checks (one per
-# instrument without reference values: RRI-C, RRI-T, SESSION-CHECK), risk answers, client links
-# and the sessions list.
-DYAD_PAGE_QUERIES = 14
+# instrument without reference values: RRI-C, RRI-T, SESSION-CHECK), risk answers, client links,
+# the sessions list and the alerts' acknowledgements.
+DYAD_PAGE_QUERIES = 15
 
 
 def test_query_count_does_not_grow_with_sessions(clinic_history, login, django_assert_num_queries):

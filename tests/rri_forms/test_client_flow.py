@@ -277,7 +277,9 @@ def test_unanswered_page_equals_the_full_rendering(issued_link, client_instrumen
     submission = re.search(r'name="submission_id" value="([^"]+)"', fast).group(1)
     link_ref = re.search(r'name="link_ref" value="([^"]+)"', fast).group(1)
     assert request.META["CSRF_COOKIE_NEEDS_UPDATE"]  # the CSRF cookie is sent, as by the tag
-    full = views._form_page(request, link.pk, client_instruments, submission_id=submission)
+    full = views._form_page(
+        request, link.pk, client_instruments, submission_id=submission, expires_at=link.expires_at
+    )
     full_html = full.content.decode()
     full_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', full_html).group(1)
     full_ref = re.search(r'name="link_ref" value="([^"]+)"', full_html).group(1)

@@ -225,8 +225,8 @@ def test_a_failure_after_the_saved_mark_keeps_neither_forms_nor_mark(
     phone, submission_id = _phone_with_form(token)
     real_mark = views._mark_saved
 
-    def mark_then_fail(session, link_id):  # type: ignore[no-untyped-def]
-        real_mark(session, link_id)  # the session row is updated in the transaction…
+    def mark_then_fail(session, parsed_with, link_id):  # type: ignore[no-untyped-def]
+        real_mark(session, parsed_with, link_id)  # the session row is updated in the transaction…
         raise OperationalError("server closed the connection unexpectedly")  # …then this
 
     monkeypatch.setattr(views, "_mark_saved", mark_then_fail)

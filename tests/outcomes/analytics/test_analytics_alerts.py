@@ -216,8 +216,8 @@ def test_risk_items_above_zero():
     )
     alerts = risk_alerts(frame)
     assert [(a.kind, a.session_number, a.severity) for a in alerts] == [
-        ("risk", 2, "high"),
-        ("risk", 4, "high"),
+        ("risk", 2, "urgent"),
+        ("risk", 4, "urgent"),
     ]
     assert alerts[0].scale_label == "PHQ-9 item 9"
     assert alerts[1].reason == (
@@ -260,9 +260,15 @@ def test_missed_forms_empty_frame():
 
 def test_sort_alerts_newest_first_then_severity():
     a = Alert("forms_missed", 5, "RRI-C", "x", "medium")
-    b = Alert("risk", 5, "PHQ-9 item 9", "x", "high")
+    b = Alert("risk", 5, "PHQ-9 item 9", "x", "urgent")
     c = Alert("deterioration", 7, "PHQ-9", "x", "high")
     d = Alert("relationship_drop", 2, "RRI-C", "x", "high")
     e = Alert("relationship_below_mean", 5, "RRI-C", "y", "medium")
-    assert sort_alerts([d, a, b, c, e]) == [c, b, a, e, d]
+    f = Alert("relationship_drop", 5, "RRI-C", "z", "high")
+    # The risk alert outranks the newer deterioration until it is acknowledged; then it
+    # takes its place by session, still first within its own session.
+    assert sort_alerts([d, a, b, c, e, f]) == [b, c, f, a, e, d]
+    assert sort_alerts([d, a, b, c, e, f], acknowledged={(5, "risk")}) == [c, b, f, a, e, d]
+    # An acknowledgement of another session or kind changes nothing.
+    assert sort_alerts([c, b], acknowledged={(4, "risk"), (5, "forms_missed")}) == [b, c]
     assert sort_alerts([]) == []
