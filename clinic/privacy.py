@@ -122,12 +122,13 @@ ACCESS_LOG_COLUMNS = [
 ]
 
 
+def access_log_about(client: Client) -> models.QuerySet[AccessLog]:
+    """Reads of this client: pages about them and lists that showed them."""
+    return AccessLog.objects.filter(Q(client_id=client.pk) | Q(client_ids__contains=[client.pk]))
+
+
 def access_log_rows(client: Client) -> list[dict[str, object]]:
-    return list(
-        AccessLog.objects.filter(client_id=client.pk)
-        .order_by("at", "pk")
-        .values(*ACCESS_LOG_COLUMNS)
-    )
+    return list(access_log_about(client).order_by("at", "pk").values(*ACCESS_LOG_COLUMNS))
 
 
 # --- Export ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from clinic import access
 from clinic.audit import log_access
@@ -16,6 +17,7 @@ from outcomes.references import total_reference
 
 
 @login_required
+@require_safe
 def dyad_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dyad = access.get_dyad_for_user(request.user, pk)
     log_access(request, AccessLog.Action.VIEW_DYAD, client=dyad.client, obj=dyad)
