@@ -18,7 +18,9 @@ def test_a_nul_byte_in_the_caseload_search_is_searched_without_it(personas, logi
     assert personas.dyad_a1.client.code in response.content.decode()
 
 
-@pytest.mark.parametrize("digits", ["０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩"], ids=["full-width", "arabic"])
+@pytest.mark.parametrize(
+    "digits", ["０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩"], ids=["full-width", "arabic-indic"]
+)
 def test_client_edit_with_a_non_ascii_back_link_goes_home(personas, login, digits):
     """The therapist's own dyad, in other digits: int() reads it, the URL does not."""
     http = login("therapist_a1")
