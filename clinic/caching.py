@@ -26,6 +26,6 @@ class NoStoreWhenSignedInMiddleware:
             signed_in = request.user.is_authenticated
         except DATABASE_DOWN:  # the user could not be loaded: assume the worst
             signed_in = True
-        if signed_in:
+        if signed_in and "no-store" not in response.get("Cache-Control", ""):
             add_never_cache_headers(response)
         return response

@@ -52,7 +52,9 @@ def client_privacy(request: HttpRequest, pk: int) -> HttpResponse:
         if model is not Client
     ]
     access_count = privacy.access_log_about(client).count()
-    log_access(request, AccessLog.Action.PRIVACY, client=client, obj=client, detail="page")
+    log_access(
+        request, AccessLog.Action.VIEW_CLIENT, client=client, obj=client, detail="privacy page"
+    )
     return render(
         request,
         "clinic/privacy.html",
