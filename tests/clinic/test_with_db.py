@@ -53,3 +53,41 @@ def _alive(pid: int) -> bool:
     # A zombie is not running; /proc tells us its state.
     status = Path(f"/proc/{pid}/status")
     return status.exists() and "State:\tZ" not in status.read_text()
+
+
+RESTART = (
+    "import os, sys, pgserver, psycopg;"
+    "pgdata = os.environ['DYAD_PGDATA'];"
+    "user = 'pgserver' if os.geteuid() == 0 else None;"
+    "pgserver.pg_ctl(['-w', '-m', 'fast', 'restart'], pgdata=pgdata, user=user);"
+    "psycopg.connect(os.environ['DATABASE_URL']).close();"
+    "print('ready', flush=True); import time; time.sleep(60)"
+)
+
+
+def test_sigterm_stops_a_restarted_embedded_postgres_by_its_data_directory(tmp_path):
+    """Restarted under the command (a new PID), postgres is stopped all the same."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["DYAD_PGDATA"] = str(tmp_path / "pg")
+    pid_file = tmp_path / "pg" / "postmaster.pid"
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(ROOT / "scripts" / "with_db.py"), sys.executable, "-c", RESTART],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    restarted = None
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        restarted = int(pid_file.read_text().splitlines()[0])
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while _alive(restarted) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(restarted), "restarted embedded postgres left running"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if restarted is not None and _alive(restarted):
+            os.kill(restarted, signal.SIGTERM)  # the test's own server, found by its data dir
