@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -59,7 +60,8 @@ RESTART = (
     "import os, sys, pgserver, psycopg;"
     "pgdata = os.environ['DYAD_PGDATA'];"
     "user = 'pgserver' if os.geteuid() == 0 else None;"
-    "pgserver.pg_ctl(['-w', '-m', 'fast', 'restart'], pgdata=pgdata, user=user);"
+    "pgserver.pg_ctl(['-w', '-m', 'fast', 'restart'], pgdata=pgdata, user=user,"
+    " start_new_session=True);"
     "psycopg.connect(os.environ['DATABASE_URL']).close();"
     "print('ready', flush=True); import time; time.sleep(60)"
 )
@@ -91,3 +93,35 @@ def test_sigterm_stops_a_restarted_embedded_postgres_by_its_data_directory(tmp_p
             proc.kill()
         if restarted is not None and _alive(restarted):
             os.kill(restarted, signal.SIGTERM)  # the test's own server, found by its data dir
+
+
+def test_a_handle_left_by_a_killed_run_does_not_keep_postgres_running(tmp_path):
+    """A run killed outright leaves its pid in pgserver's list of users of the server; the
+    next run, stopped by SIGTERM, still stops postgres (by its data directory)."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["DYAD_PGDATA"] = str(tmp_path / "pg")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
+    dead.wait()
+    (tmp_path / "pg").mkdir()
+    (tmp_path / "pg" / ".handle_pids.json").write_text(json.dumps([dead.pid]))
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(ROOT / "scripts" / "with_db.py"), sys.executable, "-c", CHILD],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    postmaster = None
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        postmaster = int((tmp_path / "pg" / "postmaster.pid").read_text().splitlines()[0])
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while _alive(postmaster) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(postmaster), "embedded postgres left running"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if postmaster is not None and _alive(postmaster):
+            os.kill(postmaster, signal.SIGTERM)  # the test's own server
