@@ -100,10 +100,12 @@ def test_a_handle_left_by_a_killed_run_does_not_keep_postgres_running(tmp_path):
     next run, stopped by SIGTERM, still stops postgres (by its data directory)."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["DYAD_PGDATA"] = str(tmp_path / "pg")
+    script = str(ROOT / "scripts" / "with_db.py")
+    subprocess.run([sys.executable, script, sys.executable, "-c", "pass"], env=env, check=True)  # noqa: S603
     dead = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
     dead.wait()
-    (tmp_path / "pg").mkdir()
-    (tmp_path / "pg" / ".handle_pids.json").write_text(json.dumps([dead.pid]))
+    handles = tmp_path / "pg" / ".handle_pids.json"
+    handles.write_text(json.dumps([dead.pid]))
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, str(ROOT / "scripts" / "with_db.py"), sys.executable, "-c", CHILD],
         env=env,
