@@ -107,6 +107,10 @@ def _username_free(username: str) -> str:
     # Normalised (NFKC) before validation: full_clean() would normalise only after checking
     # the characters, so "¼" would be stored as "1⁄4", which the username rule refuses.
     username = user_model.normalize_username(username.strip())
+    try:  # Django's own rule first, with its message
+        user_model._meta.get_field("username").run_validators(username)
+    except ValidationError as error:
+        raise ValidationError({"username": error.messages}) from error
     if username and not usernames.is_plain(username):
         raise ValidationError(
             {
