@@ -33,7 +33,7 @@ def _create(actor, username: str) -> StaffMember:
     [
         ("admin", "\u0430dmin", NOT_PLAIN),  # Cyrillic а among Latin letters
         ("admin", "\u1d00dmin", NOT_PLAIN),  # small capital A: not an identifier letter
-        ("admin", "ad\u200bmin", NOT_PLAIN),  # zero-width space
+        ("admin", "ad\u200bmin", "Enter a valid username"),  # zero-width space
         ("user1", "user\u0661", NOT_PLAIN),  # Arabic-Indic one among ASCII digits
         ("iadmin", "\u0130admin", LOOKS_ALIKE),  # İ: i with a dot above
         ("m.smith", "rn.smith", LOOKS_ALIKE),
