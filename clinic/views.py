@@ -37,6 +37,12 @@ def keep_typed(form, error: Exception) -> Exception:  # type: ignore[no-untyped-
     return error
 
 
+def _status(request: HttpRequest) -> str:
+    """A dyad status, or "all" for anything else (as the caseload selector reads it)."""
+    status = request.GET.get("status", Dyad.Status.ACTIVE)
+    return status if status in Dyad.Status.values else "all"
+
+
 def _search(request: HttpRequest) -> str:
     """The caseload search as typed, less NUL bytes (PostgreSQL text cannot hold them)."""
     return request.GET.get("q", "").replace("\x00", "")[:100]
@@ -55,7 +61,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 def caseload(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
-    status = request.GET.get("status", Dyad.Status.ACTIVE)
+    status = _status(request)
     therapist = member if member.is_therapist else None
     search = _search(request)
     dyads = selectors.caseload_for_user(
@@ -101,7 +107,7 @@ def team(request: HttpRequest) -> HttpResponse:
 @require_safe
 def therapist_detail(request: HttpRequest, pk: int) -> HttpResponse:
     therapist = access.get_therapist_for_user(request.user, pk)
-    status = request.GET.get("status", Dyad.Status.ACTIVE)
+    status = _status(request)
     search = _search(request)
     dyads = selectors.caseload_for_user(
         request.user, therapist=therapist, status=status, search=search
