@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import models
 from django.http import HttpRequest
 
@@ -15,15 +17,22 @@ def log_access(
     *,
     client: Client | None = None,
     obj: models.Model | None = None,
+    clients: Iterable[int] = (),
     detail: str = "",
 ) -> AccessLog:
-    """One row per read of client data. `detail` must not contain clinical content."""
+    """One row per read of client data: `client` for a page about one client, `clients`
+    (ids) for every client a list or dashboard showed. `detail` must not contain
+    clinical content."""
     member = require_staff(request.user)
+    shown = {int(pk) for pk in clients}
+    if client is not None:
+        shown.add(client.pk)
     return AccessLog.objects.create(
         clinic=member.clinic,
         staff=member,
         action=action,
         client_id=client.pk if client is not None else None,
+        client_ids=sorted(shown),
         object_type=obj._meta.model_name if obj is not None else "",
         object_id=obj.pk if obj is not None else None,
         detail=detail[:300],

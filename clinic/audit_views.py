@@ -21,10 +21,11 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET
 
 from clinic import access
+from clinic.audit import log_access
 from clinic.forms import DateInput
 from clinic.history import HISTORY_SOURCES, DyadEvent
 from clinic.models import AccessLog, Client, Clinic, Dyad, StaffMember, StaffSecurityEvent
@@ -93,7 +94,7 @@ def _bounds(clinic: Clinic, start, end):  # type: ignore[no-untyped-def]
 def _timeline_sql(clinic_id: int) -> tuple[str, list[object]]:
     """One UNION ALL over the access log, every registered history table and the staff
     security events, with the columns: kind, source, at, action, object_type, object_id,
-    staff_ref, link_ref, path, client_id, seq (a security event puts its detail in
+    staff_ref, link_ref, path, client_id, client_ids, seq (a security event puts its detail in
     object_type and the colleague acted on in object_id). Only names from models and
     constants are interpolated."""
     dyad_table = Dyad._meta.db_table
@@ -119,26 +120,29 @@ def _timeline_sql(clinic_id: int) -> tuple[str, list[object]]:
             e."pgh_context" ->> 'url' AS path"""
         if source.dyad_sql is not None:
             selects.append(
-                f"""SELECT {columns}, d."client_id" AS client_id, e."pgh_id" AS seq
+                f"""SELECT {columns}, d."client_id" AS client_id,
+                NULL::bigint[] AS client_ids, e."pgh_id" AS seq
                 FROM "{table}" e JOIN dyads d ON d."id" = {source.dyad_sql}"""  # noqa: S608
             )
         else:
             selects.append(
-                f"""SELECT {columns}, {source.client_sql} AS client_id, e."pgh_id" AS seq
+                f"""SELECT {columns}, {source.client_sql} AS client_id,
+                NULL::bigint[] AS client_ids, e."pgh_id" AS seq
                 FROM "{table}" e WHERE {source.clinic_sql} = %s"""  # noqa: S608
             )
             params.append(clinic_id)
     log_table = AccessLog._meta.db_table
     selects.append(
         f"""SELECT 'read' AS kind, -1 AS source, a."at", a."action", a."object_type",
-            a."object_id", a."staff_id"::text, NULL, a."path", a."client_id", a."id"
+            a."object_id", a."staff_id"::text, NULL, a."path", a."client_id", a."client_ids",
+            a."id"
         FROM "{log_table}" a WHERE a."clinic_id" = %s"""  # noqa: S608
     )
     params.append(clinic_id)
     security_table = StaffSecurityEvent._meta.db_table
     selects.append(
         f"""SELECT 'security' AS kind, -2 AS source, s."at", s."action", s."detail",
-            s."target_id", s."actor_id"::text, NULL, '', NULL::bigint, s."id"
+            s."target_id", s."actor_id"::text, NULL, '', NULL::bigint, NULL::bigint[], s."id"
         FROM "{security_table}" s WHERE s."clinic_id" = %s"""  # noqa: S608
     )
     params.append(clinic_id)
@@ -154,8 +158,9 @@ class Timeline:
         base, self.params = _timeline_sql(clinic_id)
         conditions = []
         if filters.get("client") is not None:
-            conditions.append("client_id = %s")
-            self.params.append(filters["client"].pk)
+            # A list page that showed the client counts as a read of them too.
+            conditions.append("(client_id = %s OR client_ids @> ARRAY[%s]::bigint[])")
+            self.params.extend([filters["client"].pk, filters["client"].pk])
         if filters.get("staff") is not None:
             # What they did, and what was done to their sign-in.
             conditions.append("(staff_ref = %s OR (kind = 'security' AND object_id = %s))")
@@ -221,6 +226,9 @@ def _describe(rows: list[dict[str, object]], clinic: Clinic) -> list[dict[str, o
         elif row["kind"] == "read":
             row["what"] = read_actions.get(row["action"], row["action"])
             row["object"] = f"{row['object_type']} #{row['object_id']}" if row["object_id"] else ""
+            shown = len(row["client_ids"] or ())
+            if row["client_id"] is None and shown:
+                row["object"] = ngettext("%(n)s client", "%(n)s clients", shown) % {"n": shown}
         else:
             source = HISTORY_SOURCES[row["source"]]
             row["what"] = f"{str(source.label).capitalize()} {_WRITE_ACTIONS[row['action']]}"
@@ -260,6 +268,13 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         timeline = Timeline(member.clinic_id, {**data, "low": low, "high": high})
         page = Paginator(timeline, PAGE_SIZE).get_page(request.GET.get("page"))
         page.object_list = _describe(list(page.object_list), member.clinic)
+        log_access(
+            request,
+            AccessLog.Action.VIEW_DASHBOARD,
+            clients=[row["client_id"] for row in page.object_list if row["client_code"]]
+            + ([data["client"].pk] if data.get("client") else []),
+            detail="audit trail",
+        )
     return render(
         request, "clinic/audit.html", {"form": form, "page": page, "client": data.get("client")}
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
@@ -46,7 +47,12 @@ def _render(
     request: HttpRequest, template: str, status: int, *, with_request: bool = True
 ) -> HttpResponse:
     client = is_client_page(request)
-    context = {"base": CLIENT_BASE if client else STAFF_BASE, "client": client}
+    context = {
+        "base": CLIENT_BASE if client else STAFF_BASE,
+        "client": client,
+        "posted": request.method == "POST",
+        "typed": _typed_values(request) if status == 503 else [],
+    }
     body = loader.render_to_string(template, context, request if with_request else None)
     response = HttpResponse(body, status=status)
     response["Cache-Control"] = "no-store"
@@ -63,6 +69,20 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _render(request, "404.html", 404)
+
+
+_NOT_ECHOED = ("csrfmiddlewaretoken", "password", "token", "otp", "submission")
+
+
+def _typed_values(request: HttpRequest) -> list[tuple[str, str]]:
+    """What a staff member sent, to show back on the 503 page (the form is gone)."""
+    if request.method != "POST" or is_client_page(request):
+        return []
+    return [
+        (name, value[:2000])
+        for name, value in list(request.POST.items())[:60]
+        if value.strip() and not any(word in name.lower() for word in _NOT_ECHOED)
+    ]
 
 
 def service_unavailable(request: HttpRequest) -> HttpResponse:
@@ -110,18 +130,36 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return _render(request, "errors/csrf_failure.html", 403)
 
 
+_DATABASE_DOWN_ATTR = "_dyad_database_down"
+
+
+def _note_database_down(
+    sender: object, request: HttpRequest | None = None, **kwargs: object
+) -> None:
+    if request is not None and isinstance(sys.exc_info()[1], DATABASE_DOWN):
+        setattr(request, _DATABASE_DOWN_ATTR, True)
+
+
+got_request_exception.connect(_note_database_down, dispatch_uid="dyad-database-down")
+
+
 class DatabaseUnavailableMiddleware:
     """A view that loses the database answers 503 with Retry-After, not a 500.
 
     Failures outside views (middleware loading the session or user) reach
-    `server_error`, which gives the same page.
+    `server_error`, which gives the same page; under DEBUG Django answers those with its
+    debug page instead, which shows the request's POST data (a client's answers), so a
+    500 after a database failure is replaced by the 503 page in every mode.
     """
 
     def __init__(self, get_response):  # type: ignore[no-untyped-def]
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 500 and getattr(request, _DATABASE_DOWN_ATTR, False):
+            return service_unavailable(request)
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, DATABASE_DOWN):

@@ -35,7 +35,9 @@ def _limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 login = _limited(
     auth_views.LoginView.as_view(
-        template_name="clinic/login.html", redirect_authenticated_user=True
+        template_name="clinic/login.html",
+        redirect_authenticated_user=True,
+        http_method_names=["get", "head", "post"],  # no PUT (a POST to FormView), TRACE
     )
 )
 admin_login = _limited(admin.site.login)

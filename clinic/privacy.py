@@ -37,6 +37,7 @@ from pghistory.models import Event
 from clinic.access import require_staff
 from clinic.integrity import readable_integrity_errors
 from clinic.models import AccessLog, Client, StaffMember
+from clinic.spreadsheet import spreadsheet_safe
 
 EXCLUDED_SUFFIXES = ("_hash", "_digest")
 PSEUDONYM_PREFIX = "ERASED-"
@@ -122,12 +123,13 @@ ACCESS_LOG_COLUMNS = [
 ]
 
 
+def access_log_about(client: Client) -> models.QuerySet[AccessLog]:
+    """Reads of this client: pages about them and lists that showed them."""
+    return AccessLog.objects.filter(Q(client_id=client.pk) | Q(client_ids__contains=[client.pk]))
+
+
 def access_log_rows(client: Client) -> list[dict[str, object]]:
-    return list(
-        AccessLog.objects.filter(client_id=client.pk)
-        .order_by("at", "pk")
-        .values(*ACCESS_LOG_COLUMNS)
-    )
+    return list(access_log_about(client).order_by("at", "pk").values(*ACCESS_LOG_COLUMNS))
 
 
 # --- Export ---------------------------------------------------------------------------
@@ -162,15 +164,13 @@ it is kept for the audit trail and is not part of this export.
 def _csv_cell(value: object) -> object:
     if isinstance(value, dict | list):
         value = json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value  # never a formula in a spreadsheet
-    return value
+    return spreadsheet_safe(value)
 
 
 def _csv(columns: list[str], rows: Iterable[dict[str, object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(columns)
+    writer.writerow([spreadsheet_safe(column) for column in columns])
     for row in rows:
         writer.writerow([_csv_cell(row.get(column)) for column in columns])
     return out.getvalue()

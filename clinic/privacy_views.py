@@ -51,13 +51,17 @@ def client_privacy(request: HttpRequest, pk: int) -> HttpResponse:
         for model, count in rows.counts()
         if model is not Client
     ]
+    access_count = privacy.access_log_about(client).count()
+    log_access(
+        request, AccessLog.Action.VIEW_CLIENT, client=client, obj=client, detail="privacy page"
+    )
     return render(
         request,
         "clinic/privacy.html",
         {
             "client": client,
             "counts": counts,
-            "access_count": AccessLog.objects.filter(client_id=client.pk).count(),
+            "access_count": access_count,
             "retention_form": RetentionForm(
                 initial={
                     "retention_hold": client.retention_hold,

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clinic.caching.NoStoreWhenSignedInMiddleware",  # signed-in pages: Cache-Control no-store
     "clinic.history.HistoryMiddleware",  # who and which URL, on every history row
     "django.contrib.messages.middleware.MessageMiddleware",
     "clinic.session_security.AbsoluteSessionLifetimeMiddleware",
@@ -270,8 +271,28 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"no_clinical_data": {"()": "clinic.logfilters.NoClinicalData"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_clinical_data"]}},
-    "loggers": {"django.request": {"filters": ["no_clinical_data"]}},
+    "formatters": {
+        "django.server": {  # Django's own, for runserver's request lines
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["no_clinical_data"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["no_clinical_data"],  # "GET /f/<token>" lines, masked
+        },
+    },
+    "loggers": {
+        # Django's default handlers here (console under DEBUG, mail_admins) would print
+        # each 404 and 500 a second time, the copy without our filter: root's only.
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"filters": ["no_clinical_data"]},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 

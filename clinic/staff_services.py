@@ -29,9 +29,11 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinic import usernames
 from clinic.access import require_staff
 from clinic.integrity import readable_integrity_errors
 from clinic.models import Clinic, Dyad, StaffMember, StaffSecurityEvent, Supervision
+from clinic.models.tenancy import USERNAME_TAKEN
 
 Role = StaffMember.Role
 
@@ -99,6 +101,40 @@ def _refuse_if_caseload(member: StaffMember, doing: str) -> None:
         )
 
 
+def _username_free(username: str) -> str:
+    """The username as it will be stored, if no colleague's could be mistaken for it."""
+    user_model = get_user_model()
+    # Normalised (NFKC) before validation: full_clean() would normalise only after checking
+    # the characters, so "¼" would be stored as "1⁄4", which the username rule refuses.
+    username = user_model.normalize_username(username.strip())
+    try:  # Django's own rule first, with its message
+        user_model._meta.get_field("username").run_validators(username)
+    except ValidationError as error:
+        raise ValidationError({"username": error.messages}) from error
+    if username and not usernames.is_plain(username):
+        raise ValidationError(
+            {
+                "username": _(
+                    "Use the letters of one alphabet, digits and . @ + - _ only: no "
+                    "look-alike, invisible or mixed-alphabet characters."
+                )
+            }
+        )
+    if user_model.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": USERNAME_TAKEN})
+    existing = list(user_model.objects.values_list("username", flat=True))
+    if usernames.looks_like_any(username, existing):
+        raise ValidationError(
+            {
+                "username": _(
+                    "This username looks too much like an existing one (letters that look "
+                    "alike); choose another."
+                )
+            }
+        )
+    return username
+
+
 @transaction.atomic
 def staff_create(
     *, actor_user: AbstractBaseUser, username: str, display_name: str, email: str, role: str
@@ -106,15 +142,12 @@ def staff_create(
     """A new sign-in without a password: the person sets one through an invitation link."""
     actor = _admin_over(actor_user)
     user_model = get_user_model()
-    # Normalised (NFKC) before validation: full_clean() would normalise only after checking
-    # the characters, so "¼" would be stored as "1⁄4", which the username rule refuses.
-    username = user_model.normalize_username(username.strip())
-    if user_model.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": _("This username is taken; choose another.")})
+    username = _username_free(username)
     user = user_model(username=username, email=email.strip())
     user.set_unusable_password()
     user.full_clean(exclude=["password"])
-    user.save()
+    with readable_integrity_errors(StaffMember):  # a parallel request took it meanwhile
+        user.save()
     member = StaffMember(
         user=user, clinic=actor.clinic, role=role, display_name=display_name.strip()
     )
@@ -256,13 +289,12 @@ def clinic_create(
     clinic.full_clean()
     clinic.save()
     user_model = get_user_model()
-    admin_username = user_model.normalize_username(admin_username.strip())
-    if user_model.objects.filter(username__iexact=admin_username).exists():
-        raise ValidationError({"username": _("This username is taken; choose another.")})
+    admin_username = _username_free(admin_username)
     user = user_model(username=admin_username, email=email.strip())
     user.set_unusable_password()
     user.full_clean(exclude=["password"])
-    user.save()
+    with readable_integrity_errors(StaffMember):
+        user.save()
     member = StaffMember(user=user, clinic=clinic, role=Role.ADMIN, display_name=admin_name.strip())
     member.full_clean()
     member.save()

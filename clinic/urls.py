@@ -3,8 +3,12 @@ import os
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
+from django.views.decorators.http import require_http_methods
 
 from clinic import audit_views, login_views, privacy_views, staff_views, two_factor, views
+
+# Django's form views also take PUT (as a POST) and TRACE; Dyad's pages take neither.
+get_post_only = require_http_methods(["GET", "HEAD", "POST"])
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,7 +18,9 @@ urlpatterns = [
     path("accounts/2fa/setup/", two_factor.setup, name="two_factor_setup"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(template_name="clinic/password_change.html"),
+        get_post_only(
+            auth_views.PasswordChangeView.as_view(template_name="clinic/password_change.html")
+        ),
         name="password_change",
     ),
     path(
@@ -26,9 +32,11 @@ urlpatterns = [
     # reset by email, so an address typed into a form cannot be probed for accounts).
     path(
         "accounts/set-password/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="clinic/password_set.html",
-            success_url=reverse_lazy("password_set_done"),
+        get_post_only(
+            auth_views.PasswordResetConfirmView.as_view(
+                template_name="clinic/password_set.html",
+                success_url=reverse_lazy("password_set_done"),
+            )
         ),
         name="password_set",
     ),

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from clinic import access, selectors, services
 from clinic.audit import log_access
@@ -37,7 +37,19 @@ def keep_typed(form, error: Exception) -> Exception:  # type: ignore[no-untyped-
     return error
 
 
+def _status(request: HttpRequest) -> str:
+    """A dyad status, or "all" for anything else (as the caseload selector reads it)."""
+    status = request.GET.get("status", Dyad.Status.ACTIVE)
+    return status if status in Dyad.Status.values else "all"
+
+
+def _search(request: HttpRequest) -> str:
+    """The caseload search as typed, less NUL bytes (PostgreSQL text cannot hold them)."""
+    return request.GET.get("q", "").replace("\x00", "")[:100]
+
+
 @login_required
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
     if member.is_therapist:
@@ -46,15 +58,23 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def caseload(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
-    status = request.GET.get("status", Dyad.Status.ACTIVE)
+    status = _status(request)
     therapist = member if member.is_therapist else None
-    search = request.GET.get("q", "")[:100]
+    search = _search(request)
     dyads = selectors.caseload_for_user(
         request.user, therapist=therapist, status=status, search=search
     )
     page = Paginator(dyads, CASELOAD_PAGE_SIZE).get_page(request.GET.get("page"))
+    log_access(
+        request,
+        AccessLog.Action.VIEW_DASHBOARD,
+        obj=therapist,
+        clients=[dyad.client_id for dyad in page.object_list],
+        detail=f"caseload: page {page.number} ({status})",
+    )
     return render(
         request,
         "clinic/caseload.html",
@@ -70,24 +90,36 @@ def caseload(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def team(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
     if member.is_therapist:
         raise PermissionDenied("Team view is for supervisors and admins")
-    return render(
-        request, "clinic/team.html", {"therapists": selectors.team_for_user(request.user)}
+    therapists = list(selectors.team_for_user(request.user))
+    # Caseload counts and dates per therapist, no client: a row saying who looked.
+    log_access(
+        request, AccessLog.Action.VIEW_DASHBOARD, detail=f"team: {len(therapists)} therapists"
     )
+    return render(request, "clinic/team.html", {"therapists": therapists})
 
 
 @login_required
+@require_safe
 def therapist_detail(request: HttpRequest, pk: int) -> HttpResponse:
     therapist = access.get_therapist_for_user(request.user, pk)
-    status = request.GET.get("status", Dyad.Status.ACTIVE)
-    search = request.GET.get("q", "")[:100]
+    status = _status(request)
+    search = _search(request)
     dyads = selectors.caseload_for_user(
         request.user, therapist=therapist, status=status, search=search
     )
     page = Paginator(dyads, CASELOAD_PAGE_SIZE).get_page(request.GET.get("page"))
+    log_access(
+        request,
+        AccessLog.Action.VIEW_DASHBOARD,
+        obj=therapist,
+        clients=[dyad.client_id for dyad in page.object_list],
+        detail=f"caseload: page {page.number} ({status})",
+    )
     return render(
         request,
         "clinic/caseload.html",
@@ -180,6 +212,8 @@ def dyad_transfer(request: HttpRequest, pk: int) -> HttpResponse:
                 % {"code": new.client.code, "name": new.therapist.display_name},
             )
             return redirect("dyad_detail", pk=new.pk)
+    if lost is None:  # a lost database cannot log either: the typed values come back
+        log_access(request, AccessLog.Action.VIEW_DYAD, client=dyad.client, obj=dyad)
     response = render(request, "clinic/dyad_transfer.html", {"dyad": dyad, "form": form})
     return save_failed(request, lost, response)
 
@@ -214,6 +248,8 @@ def client_dyad_new(request: HttpRequest, pk: int) -> HttpResponse:
                 request, _("A new dyad with %(code)s is open.") % {"code": client.code}
             )
             return redirect("dyad_detail", pk=dyad.pk)
+    if lost is None:  # a lost database cannot log either: the typed values come back
+        log_access(request, AccessLog.Action.VIEW_CLIENT, client=client, obj=client)
     response = render(request, "clinic/client_dyad_new.html", {"client": client, "form": form})
     return save_failed(request, lost, response)
 
@@ -230,12 +266,11 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     back_url = (
         reverse("dyad_detail", args=[back])
         if back
+        and back.isascii()  # "１" (full width) is a digit to Python, not to the URL
         and back.isdigit()
         and access.dyads_visible_to(request.user).filter(pk=back).exists()
         else reverse("home")
     )
-    if request.method == "GET":  # the page shows the client's name and email
-        log_access(request, AccessLog.Action.VIEW_CLIENT, client=client, obj=client)
     lost: Exception | None = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -247,6 +282,8 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Client details saved."))
             return redirect(back_url)
+    if lost is None:  # the page shows the client's name and email
+        log_access(request, AccessLog.Action.VIEW_CLIENT, client=client, obj=client)
     response = render(
         request, "clinic/client_edit.html", {"client": client, "form": form, "back_url": back_url}
     )

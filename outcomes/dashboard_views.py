@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_safe
 
 from clinic import access
 from clinic.audit import log_access
@@ -241,6 +242,7 @@ def _query(params: dict[str, str], **changes: str) -> str:
 
 
 @login_required
+@require_safe
 def therapist_home(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
     if not member.is_therapist:
@@ -274,6 +276,7 @@ def therapist_home(request: HttpRequest) -> HttpResponse:
     log_access(
         request,
         AccessLog.Action.VIEW_DASHBOARD,
+        clients=[dyad.client_id for dyad in dyads],
         detail=f"therapist home: {len(dyads)} dyads ({status})",
     )
     attention_count = sum(r.needs_attention for r in rows)
@@ -488,6 +491,7 @@ def therapist_rows(
 
 
 @login_required
+@require_safe
 def supervisor_dashboard(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
     if member.is_therapist:
@@ -506,8 +510,8 @@ def supervisor_dashboard(request: HttpRequest) -> HttpResponse:
         therapist_id__in=[pk for pk, _name in shown]
     )
     dyads = pd.DataFrame.from_records(
-        list(visible.values_list("pk", "therapist_id", "status", "client__code")),
-        columns=["id", "therapist_id", "status", "client_code"],
+        list(visible.values_list("pk", "therapist_id", "status", "client__code", "client_id")),
+        columns=["id", "therapist_id", "status", "client_code", "client_id"],
     )
     active = dyads["status"] == Dyad.Status.ACTIVE
     # The dyad sets go to the database as subqueries: thousands of ids as parameters cost
@@ -522,12 +526,6 @@ def supervisor_dashboard(request: HttpRequest) -> HttpResponse:
         today=today,
     )
     rows = therapist_rows(shown, dyads, data, window)
-    log_access(
-        request,
-        AccessLog.Action.VIEW_DASHBOARD,
-        detail=f"supervision dashboard: {len(dyads)} dyads of {len(shown)} therapists, "
-        f"{window.start.isoformat()} to {window.end.isoformat()}",
-    )
 
     names = dict(therapists)
     flagged_ids = list(data.summary.alerts)
@@ -561,6 +559,14 @@ def supervisor_dashboard(request: HttpRequest) -> HttpResponse:
     if chosen is None:
         # A clinic can have hundreds: show the most urgent; one therapist's are all shown.
         flagged = flagged[:FLAGGED_LIMIT]
+    client_of = dict(zip(dyads["id"].tolist(), dyads["client_id"].tolist(), strict=True))
+    log_access(
+        request,
+        AccessLog.Action.VIEW_DASHBOARD,
+        clients=[client_of[f.dyad_id] for f in flagged],
+        detail=f"supervision dashboard: {len(dyads)} dyads of {len(shown)} therapists, "
+        f"{window.start.isoformat()} to {window.end.isoformat()}",
+    )
     return render(
         request,
         "outcomes/supervisor_dashboard.html",

@@ -70,13 +70,16 @@ def _scope(request: HttpRequest) -> ExportScope | HttpResponse:
 
 
 def _log(request: HttpRequest, scope: ExportScope, kind: str) -> None:
-    dyads = scope.administrations().order_by().values("dyad_id").distinct().count()
+    pairs = list(
+        scope.administrations().order_by().values_list("dyad_id", "dyad__client_id").distinct()
+    )
     log_access(
         request,
         AccessLog.Action.EXPORT,
         client=scope.dyad.client if scope.dyad is not None else None,
         obj=scope.dyad or scope.therapist,
-        detail=f"{kind}: {dyads} dyads ({scope.describe()})",
+        clients=[client_id for _dyad_id, client_id in pairs],
+        detail=f"{kind}: {len(pairs)} dyads ({scope.describe()})",
     )
 
 
@@ -134,6 +137,8 @@ def export_fhir_responses(request: HttpRequest) -> HttpResponse | StreamingHttpR
 def export_fhir_questionnaire(request: HttpRequest, code: str, version: str) -> HttpResponse:
     """One installed instrument version as a Questionnaire (no client data, still logged)."""
     access.require_staff(request.user)
+    if "\x00" in code + version:  # PostgreSQL text cannot hold NUL: no such instrument
+        raise Http404("No such instrument version")
     instrument = Instrument.objects.filter(code=code, version=version).first()
     if instrument is None:
         raise Http404("No such instrument version")

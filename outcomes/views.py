@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from clinic import access
 from clinic.audit import log_access
@@ -29,6 +29,7 @@ from outcomes.references import total_reference
 
 
 @login_required
+@require_safe
 def dyad_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dyad = access.get_dyad_for_user(request.user, pk)
     log_access(request, AccessLog.Action.VIEW_DYAD, client=dyad.client, obj=dyad)

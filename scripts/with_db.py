@@ -14,6 +14,7 @@ then stop the embedded server, so neither postgres nor the app server is left be
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -48,6 +49,37 @@ def start_embedded() -> tuple[object, str]:
     socket_dir = server.get_postmaster_info().socket_dir
     url = f"postgres://postgres@{quote(str(socket_dir), safe='')}/{DB_NAME}"
     return server, url
+
+
+def stop_embedded(server: object) -> None:
+    """Stop the PostgreSQL that runs on PGDATA now, by its data directory.
+
+    pgserver stops only the process it started (by PID) and only when no other process
+    is listed as using the server, so a server restarted meanwhile (a new PID) or a
+    handle left by a killed run would keep postgres running after we exit. Handles of
+    live processes (another command sharing var/pg) still keep it running for them.
+    """
+    import pgserver
+
+    if not (PGDATA / "postmaster.pid").exists():
+        return
+    with contextlib.suppress(OSError, ValueError):
+        handles = json.loads((PGDATA / ".handle_pids.json").read_text())
+        if any(pid != os.getpid() and _alive(pid) for pid in handles):
+            return
+    with contextlib.suppress(subprocess.CalledProcessError):
+        pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=server.system_user)
+    server.cleanup_mode = None  # done: pgserver's exit handler only drops our handle
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def main(argv: list[str]) -> int:
@@ -89,7 +121,8 @@ def main(argv: list[str]) -> int:
     # Reap anything the command left in its group (e.g. runserver's reloader child).
     with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, signal.SIGTERM)
-    del server  # pgserver stops the embedded server at exit (cleanup_mode="stop")
+    if server is not None:
+        stop_embedded(server)
     code = child.returncode
     return 128 - code if code < 0 else code
 

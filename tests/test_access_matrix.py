@@ -7,11 +7,19 @@ test_every_url_is_covered fails.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
+from django.db.models import Max
+from django.middleware.csrf import CSRF_ALLOWED_CHARS
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.crypto import get_random_string
+
+from clinic.models import AccessLog, Client
+from tests.factories import ClientFactory
 
 PERSONAS = ["anonymous", "therapist_a1", "therapist_a2", "supervisor_a", "admin_a", "therapist_b1"]
 LOGIN = "login-redirect"
@@ -194,6 +202,7 @@ def test_every_url_is_covered():
 def test_access(case: Case, persona: str, personas, login):
     http = login(persona)
     url = reverse(case.url_name, args=case.args(personas))
+    logged_before = AccessLog.objects.aggregate(last=Max("pk"))["last"] or 0
     if case.method == "get":
         response = http.get(url)
     else:
@@ -202,5 +211,61 @@ def test_access(case: Case, persona: str, personas, login):
     if expected == LOGIN:
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
-    else:
-        assert response.status_code == expected, (persona, url, response.status_code)
+        return
+    assert response.status_code == expected, (persona, url, response.status_code)
+    # A shared clinic computer's browser must keep no signed-in page, whatever its status.
+    assert "no-store" in response.get("Cache-Control", ""), (persona, url)
+    shown = _clients_shown(response)
+    logged: set[int] = set()
+    for entry in AccessLog.objects.filter(pk__gt=logged_before):
+        assert entry.staff_id == personas.by_name(persona).pk
+        logged |= {*entry.client_ids, *([entry.client_id] if entry.client_id else [])}
+    # Every client whose code the page (or download) shows is in the access log.
+    assert shown <= logged, (persona, url, sorted(shown - logged))
+
+
+def _clients_shown(response) -> set[int]:  # type: ignore[no-untyped-def]
+    if response.status_code != 200:
+        return set()
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = body.decode(errors="replace")
+    return {
+        pk
+        for pk, code in Client.objects.values_list("pk", "code")
+        if re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text)
+    }
+
+
+@pytest.mark.django_db
+def test_a_page_showing_clients_counts_as_shown():
+    """The matrix's detector finds a code as a whole word, not inside a longer code."""
+
+    class Page:
+        status_code, streaming = 200, False
+        content = b"<td>A1-0001</td> <td>XA2-00019</td>"
+
+    first = ClientFactory(code="A1-0001")
+    ClientFactory(code="A2-0001", clinic=first.clinic)
+    assert _clients_shown(Page()) == {first.pk}
+
+
+PUBLIC = ["login", "password_set_done", "client_start", "client_form", "client_saved"]
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "trace"])
+def test_no_page_accepts_put_delete_or_trace(method, personas, login):
+    """Dyad's pages answer GET and POST (and HEAD): anything else is a 405, before the view."""
+    http = login("admin_a")
+    urls = {reverse(case.url_name, args=case.args(personas)) for case in MATRIX}
+    urls.add(reverse("password_change_done"))
+    anonymous = login("anonymous")
+    public = {reverse(name) for name in PUBLIC}
+    public.add(reverse("client_link", args=["not-a-token"]))
+    public.add(reverse("password_set", args=["MQ", "set-password"]))
+    token = get_random_string(32, CSRF_ALLOWED_CHARS)  # as a script with a valid token
+    answers: dict[str, int] = {}
+    for client, group in ((http, urls), (anonymous, public)):
+        client.cookies[settings.CSRF_COOKIE_NAME] = token
+        for url in sorted(group):
+            answers[url] = getattr(client, method)(url, HTTP_X_CSRFTOKEN=token).status_code
+    assert {url: status for url, status in answers.items() if status != 405} == {}

@@ -9,6 +9,8 @@ read, and the audit page shows them as "erased #id".
 from __future__ import annotations
 
 import pgtrigger
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +34,9 @@ class AccessLog(models.Model):
     # The Client's id; null for exports that span many clients (the detail then says what
     # was exported). No foreign key: the row outlives an erased client unchanged.
     client_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # Every client a page showed (a caseload, a dashboard's flagged dyads, an audit page),
+    # so a client's privacy export and the audit filter find list views too. Ids only.
+    client_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     object_type = models.CharField(max_length=40, blank=True)
     object_id = models.BigIntegerField(null=True, blank=True)
     detail = models.CharField(max_length=300, blank=True)
@@ -42,7 +47,10 @@ class AccessLog(models.Model):
         verbose_name = _("access log entry")
         verbose_name_plural = _("access log")
         ordering = ["-at"]
-        indexes = [models.Index(fields=["clinic", "-at"], name="accesslog_clinic_at")]
+        indexes = [
+            models.Index(fields=["clinic", "-at"], name="accesslog_clinic_at"),
+            GinIndex(fields=["client_ids"], name="accesslog_client_ids"),
+        ]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
         ]

@@ -53,8 +53,14 @@ class Clinic(models.Model):
         return timezone.localdate(timezone=zoneinfo.ZoneInfo(self.time_zone))
 
 
+USERNAME_TAKEN = _("This username is taken; choose another.")
+
+
 class StaffMember(models.Model):
     """A login's membership of one clinic, with one role."""
+
+    # auth_user's unique index on lower(username), created by clinic's migration 0013.
+    database_rules = {"auth_user_username_lower_uniq": {"username": USERNAME_TAKEN}}
 
     class Role(models.TextChoices):
         THERAPIST = "therapist", _("Therapist")

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
 
+from clinic.spreadsheet import spreadsheet_safe
 from outcomes.exports import ADMINISTRATION_FIELDS, ORDERING, ExportScope, instrument_specs_by_id
 from rri_forms.models import Answer, Score
 
@@ -34,14 +35,14 @@ def _cell(value: object) -> object:
         return ""
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
-    return value
+    return spreadsheet_safe(value)
 
 
 def _chunks(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
     """CSV text in chunks of about 64 KB."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([spreadsheet_safe(name) for name in header])  # scale names come from files
     for row in rows:
         writer.writerow([_cell(v) for v in row])
         if buffer.tell() >= _FLUSH_AT:

@@ -11,10 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from clinic import access, ratelimit, selectors, services
 from clinic.audit import log_access
@@ -68,11 +67,14 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
             if token:
                 fresh_link.remember(response, request, session.pk, token)
             return response
+    if lost is None:  # a lost database cannot log either: the typed values come back
+        log_access(request, AccessLog.Action.VIEW_DYAD, client=dyad.client, obj=dyad)
     response = render(request, "clinic/session_new.html", {"form": form, "dyad": dyad})
     return save_failed(request, lost, response)
 
 
 @login_required
+@require_safe
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session = access.get_session_for_user(request.user, pk)
     log_access(request, AccessLog.Action.VIEW_SESSION, client=session.dyad.client, obj=session)
@@ -104,10 +106,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         },
     )
     fresh_link.forget(request, response, session.pk)
-    if token:
-        # Back or a reload must fetch the page again, which then shows no link.
-        add_never_cache_headers(response)
-    return response
+    return response  # never cached (clinic.caching): a reload shows no link
 
 
 def _therapist_instruments(session) -> tuple[list[Instrument], dict]:  # type: ignore[no-untyped-def]
@@ -124,8 +123,6 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
     session = access.get_session_for_user(request.user, pk)
     if not can_fill_therapist_forms(request.user, session):
         raise PermissionDenied("Only the dyad's therapist fills in these forms")
-    if request.method == "GET":  # a correction shows the answers already given
-        log_access(request, AccessLog.Action.VIEW_SESSION, client=session.dyad.client, obj=session)
     instruments, existing = _therapist_instruments(session)
     parsed = None
     error = None
@@ -159,6 +156,8 @@ def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for i in instruments
     ]
+    if lost is None:  # the page shows the client and, in a correction, the answers given
+        log_access(request, AccessLog.Action.VIEW_SESSION, client=session.dyad.client, obj=session)
     response = render(
         request,
         "rri_forms/therapist_forms.html",

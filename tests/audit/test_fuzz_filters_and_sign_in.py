@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -165,6 +165,40 @@ def test_export_parameters_give_a_download_or_a_reason(personas, login, data, na
             assert rows and all(len(row) == len(rows[0]) for row in rows)
             assert "B1-0001" not in body and "A2-0001" not in body  # only A1's own dyads
         assert AccessLog.objects.get().action == AccessLog.Action.EXPORT
+
+
+@FUZZ_FEW
+@given(data=st.data(), name=st.sampled_from(["caseload", "therapist_detail"]))
+def test_caseload_filters_never_fail(personas, login, data, name):
+    http = login("admin_a")
+    args = [personas.therapist_a1.pk] if name == "therapist_detail" else []
+    query = _query(
+        data,
+        {
+            "q": st.one_of(st.sampled_from(["A1", "a1-0001", "\x00"]), any_value),
+            "status": st.one_of(st.sampled_from(["active", "ended", "all"]), any_value),
+            "page": st.one_of(st.integers(-2, 5).map(str), any_value),
+        },
+    )
+    with rolled_back():
+        response = http.get(reverse(name, args=args), query)
+        assert response.status_code == 200
+        assert AccessLog.objects.get().action == AccessLog.Action.VIEW_DASHBOARD
+
+
+@FUZZ_FEW
+@given(
+    code=st.one_of(st.sampled_from(["RRI-C", "PHQ-9"]), any_value),
+    version=st.one_of(st.just("1"), any_value),
+)
+def test_fhir_questionnaire_path_gives_the_file_or_a_404(personas, login, code, version):
+    http = login("therapist_a1")
+    url = reverse("export_fhir_questionnaire", args=["C", "V"])
+    url = url.replace("/C/", f"/{quote(code, safe='')}/").replace("/V.", f"/{quote(version)}.")
+    with rolled_back():
+        response = http.get(url)
+        assert response.status_code in (200, 404)
+        event(f"HTTP {response.status_code}")
 
 
 # --- Sign-in --------------------------------------------------------------------------------

@@ -1,12 +1,30 @@
+import ipaddress
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.core.management.commands.runserver import naiveip_re
 
 from clinic.demo import demo_logins_text
+from clinic.env import env_bool
+
+
+def _is_loopback(addrport: str) -> bool:
+    """Whether runserver would listen on this machine only (its own address syntax)."""
+    match = re.match(naiveip_re, addrport)
+    if match is None or not match["addr"]:
+        return match is not None  # a bare port listens on 127.0.0.1; garbage: refuse
+    host = match["addr"].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # another host name: it may resolve to any interface
 
 
 class Command(BaseCommand):
@@ -25,10 +43,22 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        addrport = options["addrport"]
+        if (
+            settings.DEBUG
+            and not _is_loopback(addrport)
+            and not env_bool("DEBUG_ON_NETWORK", False)
+        ):
+            # Demo logins with a shared password, and debug pages, for anyone on the network.
+            raise CommandError(
+                f"Refusing to serve {addrport} with DEBUG on: anyone who can reach this "
+                "machine could sign in with the printed demo passwords and see debug pages. "
+                "Serve on 127.0.0.1, or set DEBUG=false with real settings, or set "
+                "DEBUG_ON_NETWORK=true if you really mean to."
+            )
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo")
         worker = None if options["no_worker"] else start_worker()
-        addrport = options["addrport"]
         self.stdout.write(self.style.SUCCESS(f"\nDyad is at http://{addrport}/"))
         if worker is not None:
             self.stdout.write(f"A job worker runs beside it (process {worker.pid}).")
