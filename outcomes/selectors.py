@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from clinic.models import Clinic, Dyad, TherapySession
 from outcomes.analytics import SCORE_COLUMNS, cronbach_alpha
+from outcomes.analytics.series import DyadSeries, series_from_arrays
 from outcomes.models import ClinicReference as StoredReference
 from rri_forms.instrument_spec import InstrumentSpec
 from rri_forms.models import Administration, Answer, ClientLink, Instrument, Score
@@ -270,3 +271,59 @@ def mark_clinic_references_stale(session_ids: Collection[int], codes: Collection
             f"WHERE s.id = ANY(%s))",
             [sorted(codes), sorted(session_ids)],
         )
+
+
+def dyad_scores(dyad: Dyad) -> DyadSeries:
+    """The dyad's stored scores as arrays (`outcomes.analytics.series.DyadSeries`). One
+    query; no DataFrame (the dyad page's arithmetic is on ~20 values per column)."""
+    rows = list(
+        Score.objects.filter(administration__dyad=dyad, value__isnull=False).values_list(
+            "administration__session__number",
+            "administration__instrument_code",
+            "scale",
+            "value",
+        )
+    )
+    return series_from_arrays(
+        [r[0] for r in rows], [f"{r[1]}:{r[2]}" for r in rows], [r[3] for r in rows]
+    )
+
+
+def dyad_version(dyad: Dyad) -> str:
+    """A digest of everything the dyad page's report is built from, in one statement: the
+    dyad's sessions, forms, scores and risk answers, its client links (with whether each has
+    expired, as of now), the current instruments and the clinic's stored references. Equal
+    digests mean an equal report, so the built report is cached under it. Reads only this
+    dyad's rows (and the few instrument and reference rows), whatever the clinic's size."""
+    qn = connection.ops.quote_name
+    session, administration = qn(TherapySession._meta.db_table), qn(Administration._meta.db_table)
+    score, answer = qn(Score._meta.db_table), qn(Answer._meta.db_table)
+    link, instrument = qn(ClientLink._meta.db_table), qn(Instrument._meta.db_table)
+    reference = qn(StoredReference._meta.db_table)
+    # Table names from the models only; the ids are parameters.
+    sql = f"""
+        SELECT md5(concat_ws('|',
+          (SELECT string_agg(concat_ws(':', s.id, s.number, s.date, s.attendance), ','
+                             ORDER BY s.id)
+             FROM {session} s WHERE s.dyad_id = %(dyad)s),
+          (SELECT string_agg(concat_ws(':', a.id, a.session_id, a.instrument_code, a.risk_flag,
+                                       sc.id, sc.scale, sc.value), ',' ORDER BY sc.id)
+             FROM {administration} a JOIN {score} sc ON sc.administration_id = a.id
+            WHERE a.dyad_id = %(dyad)s),
+          (SELECT string_agg(concat_ws(':', an.id, an.item_number, an.value), ',' ORDER BY an.id)
+             FROM {administration} a JOIN {answer} an ON an.administration_id = a.id
+            WHERE a.dyad_id = %(dyad)s AND a.risk_flag),
+          (SELECT string_agg(concat_ws(':', l.id, l.session_id, l.created_at,
+                                       l.used_at IS NULL, l.revoked_at IS NULL,
+                                       l.expires_at <= now()), ',' ORDER BY l.id)
+             FROM {link} l JOIN {session} s ON s.id = l.session_id WHERE s.dyad_id = %(dyad)s),
+          (SELECT string_agg(concat_ws(':', i.id, i.xmin), ',' ORDER BY i.id)
+             FROM {instrument} i WHERE i.is_current),
+          (SELECT string_agg(concat_ws(':', r.id, r.xmin, r.stale), ',' ORDER BY r.id)
+             FROM {reference} r WHERE r.clinic_id = %(clinic)s)
+        ))
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"dyad": dyad.pk, "clinic": dyad.clinic_id})
+        (digest,) = cursor.fetchone()
+    return digest

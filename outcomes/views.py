@@ -2,48 +2,102 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 
 from clinic import access
 from clinic.audit import log_access
 from clinic.forms import EndDyadForm
-from clinic.models import AccessLog
+from clinic.models import AccessLog, Dyad, TherapySession
 from outcomes import selectors
-from outcomes.dyad_report import build_dyad_report
-from outcomes.references import total_reference
+from outcomes.analytics import ScaleReference
+from outcomes.dyad_report import DyadReport, build_dyad_report
+from outcomes.references import total_references
+from rri_forms.instrument_spec import InstrumentSpec
+
+# Entries are keyed by the data they were built from, so they are never stale; the lifetime
+# only bounds how long an entry nobody asks for again is kept.
+REPORT_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class DyadAnalytics:
+    """The dyad page's analytics part: the report and its rendered HTML (the same for every
+    viewer: no user, form or CSRF token in it)."""
+
+    report: DyadReport
+    html: SafeString
+    has_charts: bool
+
+
+def _build(
+    dyad: Dyad,
+    sessions: dict[int, TherapySession],
+    specs: dict[str, InstrumentSpec],
+    references: dict[str, ScaleReference],
+) -> DyadAnalytics:
+    series = selectors.dyad_scores(dyad)
+    present = {key.split(":", 1)[0] for key in series.columns}
+    report = build_dyad_report(
+        series,
+        {code: spec for code, spec in specs.items() if code in present},
+        {code: ref for code, ref in references.items() if code in present},
+        selectors.risk_answers_frame(dyad, specs),
+        selectors.missed_forms_frame(dyad),
+    )
+    html = render_to_string(
+        "outcomes/includes/dyad_analytics.html",
+        {
+            "report": report,
+            "alerts": [(a, sessions.get(a.session_number)) for a in report.alerts],
+        },
+    )
+    return DyadAnalytics(report, html, any(chart.figure for chart in report.charts))
+
+
+def dyad_analytics(dyad: Dyad, sessions: dict[int, TherapySession]) -> DyadAnalytics:
+    """The built report, cached per dyad data version (`selectors.dyad_version`) and
+    language: one query when the dyad's data and the clinic's references are unchanged.
+
+    Otherwise the clinic's stored references are read first (and refreshed if a save marked
+    them stale), then the version again: the report is built from the data of that version
+    and kept under it only if the version still holds once it is built (no save meanwhile).
+    """
+    key = f"dyad-report:{dyad.pk}:{{}}:{get_language()}"
+    analytics = cache.get(key.format(selectors.dyad_version(dyad)))
+    if analytics is not None:
+        return analytics
+    specs = selectors.instrument_specs()
+    references = total_references(dyad.clinic, specs, specs)
+    version = selectors.dyad_version(dyad)
+    analytics = _build(dyad, sessions, specs, references)
+    if selectors.dyad_version(dyad) == version:
+        cache.set(key.format(version), analytics, REPORT_SECONDS)
+    return analytics
 
 
 @login_required
 def dyad_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dyad = access.get_dyad_for_user(request.user, pk)
     log_access(request, AccessLog.Action.VIEW_DYAD, client=dyad.client, obj=dyad)
-    specs = selectors.instrument_specs()
-    scores = selectors.scores_frame(dyad=dyad)
-    present = set(scores["instrument"]) if not scores.empty else set()
-    references = {
-        code: total_reference(dyad.clinic, specs[code])
-        for code in sorted(present)
-        if code in specs and any(s.name == "total" for s in specs[code].scales)
-    }
-    report = build_dyad_report(
-        scores,
-        {code: spec for code, spec in specs.items() if code in present},
-        references,
-        selectors.risk_answers_frame(dyad, specs),
-        selectors.missed_forms_frame(dyad),
-    )
     sessions = {s.number: s for s in dyad.sessions.order_by("-number")}
+    analytics = dyad_analytics(dyad, sessions)
     return render(
         request,
         "outcomes/dyad_detail.html",
         {
             "dyad": dyad,
             "sessions": list(sessions.values()),
-            "report": report,
-            "alerts": [(a, sessions.get(a.session_number)) for a in report.alerts],
-            "has_charts": any(chart.figure for chart in report.charts),
+            "report": analytics.report,
+            "analytics": analytics.html,
+            "has_charts": analytics.has_charts,
             "can_write": access.can_write_dyad(request.user, dyad),
             "end_form": EndDyadForm(initial={"ended_on": dyad.clinic.today()}),
         },
