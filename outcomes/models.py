@@ -14,9 +14,11 @@ class ClinicReference(models.Model):
     publishes no reference values): its first-session scores and Cronbach's alpha.
 
     Written by `outcomes.selectors.refresh_clinic_references`: by the periodic job, and by
-    the first page that reads it after a form of the clinic was saved or corrected (the save
-    marks it `stale`). The dyad page and the dashboards read it instead of joining over all
-    of the clinic's forms on every request.
+    the first page that reads it after a total score of the clinic's forms of that
+    instrument was inserted, updated or deleted (PostgreSQL triggers on the score table mark
+    it `stale` in the same transaction, whatever wrote it: a form, a correction,
+    `manage.py rescore`, an erasure). The dyad page and the dashboards read it instead of
+    joining over all of the clinic's forms on every request.
     """
 
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")

@@ -6,7 +6,7 @@ page's query count is pinned in tests.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -251,26 +251,6 @@ def clinic_reference(
         return ClinicReference(_first_session_scores(clinic.pk, code, scale),
                                _clinic_alpha(clinic.pk, code, scale, spec))  # fmt: skip
     return stored_clinic_references(clinic, [code]).get(code, ClinicReference((), None))
-
-
-def mark_clinic_references_stale(session_ids: Collection[int], codes: Collection[str]) -> None:
-    """After forms of `codes` were saved or corrected at these sessions: mark their clinic's
-    stored references stale (one statement, inside the saving transaction, so a rolled-back
-    save marks nothing). Only fresh rows are updated: a clinic's row is written once
-    between refreshes, so concurrent saves do not queue on it."""
-    if not session_ids or not codes:
-        return
-    table = connection.ops.quote_name(StoredReference._meta.db_table)
-    sessions = connection.ops.quote_name(TherapySession._meta.db_table)
-    dyads = connection.ops.quote_name(Dyad._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET stale = true "  # noqa: S608 - table names from the models
-            f"WHERE NOT stale AND instrument_code = ANY(%s) AND clinic_id IN ("
-            f"SELECT d.clinic_id FROM {sessions} s JOIN {dyads} d ON d.id = s.dyad_id "
-            f"WHERE s.id = ANY(%s))",
-            [sorted(codes), sorted(session_ids)],
-        )
 
 
 def dyad_scores(dyad: Dyad) -> DyadSeries:

@@ -18,7 +18,6 @@ from django.db import connections, router
 from clinic.models import StaffMember, TherapySession
 from rri_forms.models import Administration, Answer, Instrument, Score
 from rri_forms.scoring import ScoreResult, score_answers
-from rri_forms.signals import send_forms_saved
 
 
 class AnswerValues(NamedTuple):
@@ -119,8 +118,6 @@ def save_rows(rows: AdministrationRows) -> Administration:
         row.administration = rows.administration
     Answer.objects.bulk_create(rows.answers)
     Score.objects.bulk_create(rows.scores)
-    a = rows.administration
-    send_forms_saved([a.session_id], [a.instrument_code])
     return rows.administration
 
 
@@ -210,7 +207,4 @@ def save_many_rows(many: Sequence[AdministrationRows]) -> list[Administration]:
         administration._state.adding = False
         administration._state.db = using
         administrations.append(administration)
-    send_forms_saved(
-        {a.session_id for a in administrations}, {a.instrument_code for a in administrations}
-    )
     return administrations

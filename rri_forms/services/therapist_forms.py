@@ -16,7 +16,6 @@ from rri_forms.models import Administration, AdministrationCorrection, Answer, I
 from rri_forms.scoring import score_answers
 from rri_forms.selectors import form_settings_for
 from rri_forms.services.recording import administration_rows, answer_rows, save_rows, score_rows
-from rri_forms.signals import send_forms_saved
 
 
 def correction_deadline(administration: Administration, days: int) -> datetime.datetime:
@@ -102,5 +101,4 @@ def _correct(administration, given, member, now) -> Administration:  # type: ign
     AdministrationCorrection.objects.create(
         administration=administration, corrected_by=member, changes=changes
     )
-    send_forms_saved([administration.session_id], [administration.instrument_code])
     return administration
