@@ -15,7 +15,7 @@ from django.utils.translation import get_language
 from clinic import access
 from clinic.audit import log_access
 from clinic.forms import EndDyadForm
-from clinic.models import AccessLog, Dyad, TherapySession
+from clinic.models import AccessLog, Dyad
 from outcomes import selectors
 from outcomes.analytics import ScaleReference
 from outcomes.dyad_report import DyadReport, build_dyad_report
@@ -29,20 +29,19 @@ REPORT_SECONDS = 24 * 3600
 
 @dataclass(frozen=True)
 class DyadAnalytics:
-    """The dyad page's analytics part: the report and its rendered HTML (the same for every
-    viewer: no user, form or CSRF token in it)."""
+    """What the dyad page shows of the dyad's data: the report, its rendered HTML and the
+    sessions table (the same for every viewer: no user, form or CSRF token in them)."""
 
     report: DyadReport
     html: SafeString
     has_charts: bool
+    sessions_html: SafeString
 
 
 def _build(
-    dyad: Dyad,
-    sessions: dict[int, TherapySession],
-    specs: dict[str, InstrumentSpec],
-    references: dict[str, ScaleReference],
+    dyad: Dyad, specs: dict[str, InstrumentSpec], references: dict[str, ScaleReference]
 ) -> DyadAnalytics:
+    sessions = {s.number: s for s in dyad.sessions.order_by("-number")}
     series = selectors.dyad_scores(dyad)
     present = {key.split(":", 1)[0] for key in series.columns}
     report = build_dyad_report(
@@ -59,10 +58,26 @@ def _build(
             "alerts": [(a, sessions.get(a.session_number)) for a in report.alerts],
         },
     )
-    return DyadAnalytics(report, html, any(chart.figure for chart in report.charts))
+    sessions_html = render_to_string(
+        "clinic/includes/dyad_sessions.html", {"sessions": list(sessions.values())}
+    )
+    return DyadAnalytics(report, html, any(chart.figure for chart in report.charts), sessions_html)
 
 
-def dyad_analytics(dyad: Dyad, sessions: dict[int, TherapySession]) -> DyadAnalytics:
+def _end_form_html(dyad: Dyad) -> SafeString:
+    """The end-dyad form's fields (the CSRF token is outside them), rendered once per day
+    and language: crispy-forms costs about a millisecond per rendering."""
+    today = dyad.clinic.today()
+    key = f"dyad-end-form:{today.isoformat()}:{get_language()}"
+    found = cache.get(key)
+    if found is None:
+        form = EndDyadForm(initial={"ended_on": today})
+        found = render_to_string("clinic/includes/end_dyad_form.html", {"end_form": form})
+        cache.set(key, found, REPORT_SECONDS)
+    return found
+
+
+def dyad_analytics(dyad: Dyad) -> DyadAnalytics:
     """The built report, cached per dyad data version (`selectors.dyad_version`) and
     language: one query when the dyad's data and the clinic's references are unchanged.
 
@@ -77,7 +92,7 @@ def dyad_analytics(dyad: Dyad, sessions: dict[int, TherapySession]) -> DyadAnaly
     specs = selectors.instrument_specs()
     references = total_references(dyad.clinic, specs, specs)
     version = selectors.dyad_version(dyad)
-    analytics = _build(dyad, sessions, specs, references)
+    analytics = _build(dyad, specs, references)
     if selectors.dyad_version(dyad) == version:
         cache.set(key.format(version), analytics, REPORT_SECONDS)
     return analytics
@@ -87,18 +102,18 @@ def dyad_analytics(dyad: Dyad, sessions: dict[int, TherapySession]) -> DyadAnaly
 def dyad_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dyad = access.get_dyad_for_user(request.user, pk)
     log_access(request, AccessLog.Action.VIEW_DYAD, client=dyad.client, obj=dyad)
-    sessions = {s.number: s for s in dyad.sessions.order_by("-number")}
-    analytics = dyad_analytics(dyad, sessions)
+    analytics = dyad_analytics(dyad)
+    can_write = access.can_write_dyad(request.user, dyad)
     return render(
         request,
         "outcomes/dyad_detail.html",
         {
             "dyad": dyad,
-            "sessions": list(sessions.values()),
             "report": analytics.report,
             "analytics": analytics.html,
             "has_charts": analytics.has_charts,
-            "can_write": access.can_write_dyad(request.user, dyad),
-            "end_form": EndDyadForm(initial={"ended_on": dyad.clinic.today()}),
+            "sessions_html": analytics.sessions_html,
+            "can_write": can_write,
+            "end_form_html": _end_form_html(dyad) if can_write and dyad.is_active else "",
         },
     )

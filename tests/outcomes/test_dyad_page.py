@@ -157,13 +157,13 @@ def test_gaps_and_missing_rater_render(clinic_history, login):
     )
 
 
-# A warm view (the report cached for the dyad's data): session, user, TOTP device, staff
-# member, dyad, the access-log row, the sessions list and the dyad's data version.
-DYAD_PAGE_QUERIES = 8
+# A warm view (the report and sessions table cached for the dyad's data): session, user, TOTP
+# device, staff member, dyad, the access-log row and the dyad's data version.
+DYAD_PAGE_QUERIES = 7
 # The first view after new data adds: instrument specs, the clinic's stored references (one
-# read for all instruments), the version again, scores, risk answers, client links, and the
-# version once more (the report is kept only if it still holds).
-DYAD_PAGE_QUERIES_COLD = DYAD_PAGE_QUERIES + 7
+# read for all instruments), the version again, sessions, scores, risk answers, client links,
+# and the version once more (the report is kept only if it still holds).
+DYAD_PAGE_QUERIES_COLD = DYAD_PAGE_QUERIES + 8
 
 
 def test_query_count_does_not_grow_with_sessions(clinic_history, login, django_assert_num_queries):
