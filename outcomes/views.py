@@ -18,7 +18,7 @@ from clinic.forms import EndDyadForm
 from clinic.models import AccessLog, Dyad
 from outcomes import selectors
 from outcomes.analytics import ScaleReference
-from outcomes.dyad_report import DyadReport, build_dyad_report
+from outcomes.dyad_report import build_dyad_report
 from outcomes.references import total_references
 from rri_forms.instrument_spec import InstrumentSpec
 
@@ -29,10 +29,11 @@ REPORT_SECONDS = 24 * 3600
 
 @dataclass(frozen=True)
 class DyadAnalytics:
-    """What the dyad page shows of the dyad's data: the report, its rendered HTML and the
-    sessions table (the same for every viewer: no user, form or CSRF token in them)."""
+    """What the dyad page shows of the dyad's data: the built report rendered to HTML, and
+    the sessions table (the same for every viewer: no user, form or CSRF token in them).
+    Only the HTML is cached: unpickling the report's objects on every view would cost more
+    than the page's own rendering."""
 
-    report: DyadReport
     html: SafeString
     has_charts: bool
     sessions_html: SafeString
@@ -109,7 +110,6 @@ def dyad_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "outcomes/dyad_detail.html",
         {
             "dyad": dyad,
-            "report": analytics.report,
             "analytics": analytics.html,
             "has_charts": analytics.has_charts,
             "sessions_html": analytics.sessions_html,
