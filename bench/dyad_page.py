@@ -104,9 +104,11 @@ def main() -> None:
     ):
         rows.append((label, *_cpu(http, url, runs, cold=cold), runs))
     trivial = rows[0][1]
-    print(f"Load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}; DEBUG={settings.DEBUG}.")
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"Load average {load}; DEBUG={settings.DEBUG}.")
     print()
-    print("| Request | Runs | Django CPU ms | PostgreSQL CPU ms | × trivial (Django CPU) | Queries |")
+    print("| Request | Runs | Django CPU ms | PostgreSQL CPU ms | × trivial (Django CPU) "
+          "| Queries |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|")
     for label, cpu, pg, queries, runs in rows:
         print(f"| {label} | {runs} | {cpu:.2f} | {pg:.2f} | {trivial / cpu:.3f} | {queries} |")
