@@ -62,7 +62,7 @@ def _build(
     sessions_html = render_to_string(
         "clinic/includes/dyad_sessions.html", {"sessions": list(sessions.values())}
     )
-    return DyadAnalytics(report, html, any(chart.figure for chart in report.charts), sessions_html)
+    return DyadAnalytics(html, any(chart.figure for chart in report.charts), sessions_html)
 
 
 def _end_form_html(dyad: Dyad) -> SafeString:
