@@ -48,7 +48,6 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from clinic.history import TherapySessionEvent
@@ -63,7 +62,7 @@ from outcomes.analytics.alerts import (
 from outcomes.analytics.series import MIN_TREND_POINTS
 from outcomes.dyad_report import CLIENT_RR, THERAPIST_RR
 from outcomes.models import AlertAcknowledgement, AlertKind
-from outcomes.references import total_reference
+from outcomes.references import total_references
 from outcomes.selectors import risk_item_label
 from rri_forms.history import AdministrationEvent, ScoreEvent
 from rri_forms.instrument_spec import InstrumentSpec
@@ -397,43 +396,12 @@ def session_stats(
     return frame[STATS_COLUMNS[1:]].astype("int64")
 
 
-def _reference_inputs(spec: InstrumentSpec) -> tuple:
-    total = spec.scale("total")
-    return (
-        spec.code, spec.short_title, total.higher_is_better, total.reliable_change,
-        total.reference_sd, total.reference_reliability, total.items,
-    )  # fmt: skip
-
-
 def clinic_references(
     clinic: Clinic, specs: dict[str, InstrumentSpec], codes: Iterable[str]
 ) -> dict[str, ScaleReference]:
-    """Reliable-change reference of each instrument's total, computed once per clinic with
-    `outcomes.references.total_reference` and cached until the clinic stores another form.
-
-    One query on a warm cache (the clinic's newest form); `total_reference` needs one per
-    instrument without published reference values, each scanning the clinic's forms.
-    """
-    wanted = sorted(
-        code
-        for code in set(codes)
-        if code in specs and any(s.name == "total" for s in specs[code].scales)
-    )
-    latest = (
-        Administration.objects.filter(dyad__clinic=clinic)
-        .order_by("-pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    inputs = repr([_reference_inputs(specs[code]) for code in wanted]).encode()
-    # The references carry sentences (`source`), so each language has its own entry.
-    digest = hashlib.sha256(inputs).hexdigest()[:16]
-    key = f"dashboard-refs:{clinic.pk}:{latest}:{digest}:{get_language()}"
-    references = cache.get(key)
-    if references is None:
-        references = {code: total_reference(clinic, specs[code]) for code in wanted}
-        cache.set(key, references, 3600)
-    return references
+    """Reliable-change reference of each instrument's total: one query, reading the clinic's
+    stored reference data (`outcomes.references.total_references`)."""
+    return total_references(clinic, specs, codes)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import pandas as pd
+import numpy as np
 
 from outcomes.analytics.i18n import _
 
@@ -20,7 +20,10 @@ THERAPIST = "#D55E00"
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 
 
-def _clean(values: Sequence[float] | pd.Series) -> list[float | None]:
+def _clean(values: Sequence[float] | np.ndarray) -> list[float | None]:
+    """Plain floats for JSON, NaN (a missing score) as None (a gap in the line)."""
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
     return [
         None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values
     ]
@@ -42,26 +45,25 @@ def _layout(title: str, y_title: str, *, y_range: Sequence[float] | None = None)
 
 
 def line_chart(
-    series: pd.DataFrame,
-    columns: Sequence[tuple[str, str, str, bool]],
+    sessions: Sequence[int],
+    lines: Sequence[tuple[Sequence[float] | np.ndarray, str, str, bool]],
     *,
     title: str,
     y_title: str,
     y_range: Sequence[float] | None = None,
 ) -> dict:
-    """Lines over session number. `columns`: (column, legend label, colour, visible)."""
-    x = [int(n) for n in series.index]
+    """Lines over session number. `lines`: (values aligned with `sessions`, legend label,
+    colour, visible)."""
+    x = [int(n) for n in sessions]
     data = []
-    for column, label, colour, visible in columns:
-        if column not in series.columns:
-            continue
+    for values, label, colour, visible in lines:
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
                 "name": label,
                 "x": x,
-                "y": _clean(series[column]),
+                "y": _clean(values),
                 "connectgaps": False,
                 "line": {"color": colour, "width": 2 if visible else 1.5},
                 "visible": True if visible else "legendonly",
@@ -92,8 +94,8 @@ def scatter_chart(
                 "type": "scatter",
                 "mode": "markers+text",
                 "name": name,
-                "x": _clean(list(x)),
-                "y": _clean(list(y)),
+                "x": _clean(x),
+                "y": _clean(y),
                 "text": list(labels) if labels is not None else [str(s) for s in sessions],
                 "textposition": "top center",
                 "marker": {"color": colour, "size": 9},

@@ -1,4 +1,5 @@
-"""Acknowledged alerts: who saw a dyad's alert, when, and what they did about it.
+"""Acknowledged alerts (who saw a dyad's alert, when, what they did about it), and stored
+values derived from a clinic's data that pages read instead of recomputing.
 
 Alerts themselves are computed from stored scores (outcomes.analytics.alerts) and never
 stored; an acknowledgement names the alert by its session and kind. Risk alerts stay at
@@ -8,6 +9,7 @@ the top of every list until acknowledged (docs/analytics.md, "Alerts").
 from __future__ import annotations
 
 import pgtrigger
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -19,7 +21,7 @@ from clinic.history import (
     register_history_source,
     track,
 )
-from clinic.models import StaffMember, TherapySession
+from clinic.models import Clinic, StaffMember, TherapySession
 
 
 class AlertKind(models.TextChoices):
@@ -98,3 +100,35 @@ register_history_source(
     _("alert acknowledgement"),
     dyad_sql=live_or_recorded(TherapySession, TherapySessionEvent, "dyad_id", 'e."session_id"'),
 )
+
+
+class ClinicReference(models.Model):
+    """The clinic's data behind one scale's reliable-change threshold (when the instrument
+    publishes no reference values): its first-session scores and Cronbach's alpha.
+
+    Written by `outcomes.selectors.refresh_clinic_references`: by the periodic job, and by
+    the first page that reads it after a total score of the clinic's forms of that
+    instrument was inserted, updated or deleted (PostgreSQL triggers on the score table mark
+    it `stale` in the same transaction, whatever wrote it: a form, a correction,
+    `manage.py rescore`, an erasure). The dyad page and the dashboards read it instead of
+    joining over all of the clinic's forms on every request.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    instrument_code = models.CharField(max_length=40)
+    scale = models.CharField(max_length=40)
+    first_session_scores = ArrayField(models.FloatField(), default=list)
+    alpha = models.FloatField(null=True)
+    refreshed_at = models.DateTimeField()
+    stale = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("clinic reference")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "instrument_code", "scale"], name="clinic_reference_one_per_scale"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_code} {self.scale} · clinic {self.clinic_id}"

@@ -162,8 +162,21 @@ def reference_from_clinic(
     )
 
 
-def _clean(series: pd.Series) -> pd.Series:
-    return series.astype(float).dropna().sort_index()
+# A score series: a pandas Series indexed by session number, or (sessions, values) arrays
+# (the dyad page's, which skip pandas' per-call cost on ~20 values).
+ScoreSeries = pd.Series | tuple[np.ndarray, np.ndarray]
+
+
+def _clean(series: ScoreSeries) -> tuple[list[int], np.ndarray]:
+    """Session numbers (ascending) and their scores, missing scores left out."""
+    if isinstance(series, pd.Series):
+        sessions, values = series.index.to_numpy(), series.to_numpy(dtype=float)
+    else:
+        sessions, values = np.asarray(series[0]), np.asarray(series[1], dtype=float)
+    keep = ~np.isnan(values)
+    sessions, values = sessions[keep], values[keep]
+    order = np.argsort(sessions, kind="stable")
+    return sessions[order].tolist(), values[order]
 
 
 # The sentences of the change alerts, also used by outcomes.dashboards for whole clinics.
@@ -263,7 +276,7 @@ def deterioration_reason(
     }
 
 
-def relationship_alerts(series: pd.Series, ref: ScaleReference) -> list[Alert]:
+def relationship_alerts(series: ScoreSeries, ref: ScaleReference) -> list[Alert]:
     """Drops in a relationship score, judged against reliable change.
 
     relationship_drop: at every session whose score changed by ≤ −threshold from the previous
@@ -275,12 +288,10 @@ def relationship_alerts(series: pd.Series, ref: ScaleReference) -> list[Alert]:
     """
     if ref.threshold is None:
         return []
-    scores = _clean(series)
+    sessions, values = _clean(series)
     sign = 1.0 if ref.higher_is_better else -1.0
     threshold = ref.threshold
     alerts: list[Alert] = []
-    sessions = scores.index.to_list()
-    values = scores.to_numpy()
     for i in range(1, len(values)):
         change = values[i] - values[i - 1]
         if sign * change <= -threshold:
@@ -313,7 +324,7 @@ def relationship_alerts(series: pd.Series, ref: ScaleReference) -> list[Alert]:
     return alerts
 
 
-def outcome_alerts(series: pd.Series, ref: ScaleReference) -> list[Alert]:
+def outcome_alerts(series: ScoreSeries, ref: ScaleReference) -> list[Alert]:
     """Reliable deterioration since the first rated session.
 
     Worse means change ≤ −threshold when higher is better, ≥ +threshold when higher is worse
@@ -322,17 +333,17 @@ def outcome_alerts(series: pd.Series, ref: ScaleReference) -> list[Alert]:
     """
     if ref.threshold is None:
         return []
-    scores = _clean(series)
-    if len(scores) < 2:
+    sessions, values = _clean(series)
+    if len(values) < 2:
         return []
     sign = 1.0 if ref.higher_is_better else -1.0
-    first_session, first = scores.index[0], float(scores.iloc[0])
-    change = scores.iloc[1:] - first
-    worse = change[sign * change <= -ref.threshold]
-    if worse.empty:
+    first_session, first = sessions[0], float(values[0])
+    change = values[1:] - first
+    worse = np.flatnonzero(sign * change <= -ref.threshold)
+    if not worse.size:
         return []
-    session = worse.index[-1]
-    value = float(scores.loc[session])
+    session = sessions[int(worse[-1]) + 1]
+    value = float(values[int(worse[-1]) + 1])
     return [
         Alert(
             kind="deterioration",

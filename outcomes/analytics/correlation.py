@@ -51,6 +51,14 @@ class Correlation:
     def ok(self) -> bool:
         return self.r is not None
 
+    @property
+    def degenerate(self) -> bool:
+        """|r| = 1: every point lies on one line. The Fisher-z interval then collapses onto r
+        (atanh(±1) is infinite), so it shows no uncertainty at all, although a perfect line
+        through a handful of sessions is exactly what chance often gives: such a result is
+        not informative, and pages say so instead of printing "95% CI [1.00, 1.00]"."""
+        return self.r is not None and abs(self.r) >= 1.0
+
 
 def _check_min_n(min_n: int) -> None:
     if min_n < _ABSOLUTE_MIN_N:
@@ -126,11 +134,15 @@ def pearson_with_ci(
     `too_few(n, min_n)` words the refusal below the minimum ("3 paired sessions; at least 4 are
     needed") and `names` the two series ("relationship scores did not vary, ..."); by default a
     named pandas Series reads "RRI-C:total scores", anything else "the first series".
+    Two pandas Series are paired by index (session number), not by position; a repeated
+    index is refused. Arrays and lists are paired by position.
     """
     if names is None:
         names = (_describe(x, _("the first series")), _describe(y, _("the second series")))
     _check_min_n(min_n)
     _check_confidence(confidence)
+    if isinstance(x, pd.Series) and isinstance(y, pd.Series):
+        x, y = _align(x, y)
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float)
     if xa.shape != ya.shape or xa.ndim != 1:
@@ -154,6 +166,16 @@ def pearson_with_ci(
     return Correlation(n=n, r=r, ci_low=float(low), ci_high=float(high), p=_t_test_p(r, n))
 
 
+def _align(x: pd.Series, y: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The values of x and y at the index labels both have (an inner join on the index)."""
+    if not x.index.is_unique or not y.index.is_unique:
+        raise ValueError("the series' index repeats; pair them by a unique index (session)")
+    if x.index.equals(y.index):
+        return x.to_numpy(dtype=float), y.to_numpy(dtype=float)
+    common = x.index.intersection(y.index)
+    return x.reindex(common).to_numpy(dtype=float), y.reindex(common).to_numpy(dtype=float)
+
+
 def _session_values(frame: pd.DataFrame, session_col: str) -> pd.Series:
     if session_col in frame.columns:
         return frame[session_col]
@@ -162,29 +184,80 @@ def _session_values(frame: pd.DataFrame, session_col: str) -> pd.Series:
     raise KeyError(f"{session_col!r} is neither a column nor an index level")
 
 
+def lag_arrays(
+    sessions: np.ndarray, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Complete lag-1 pairs of one dyad from arrays aligned with `sessions` (in any order):
+    (t, x at t, y at t + 1), sorted by t. Only consecutive session numbers pair: sessions 3
+    and 5 (4 missing) give no pair, because 3→5 is a different, longer lag. Raises
+    ValueError when a session number repeats."""
+    t = np.asarray(sessions, dtype=np.int64)
+    xa = np.asarray(x, dtype=float)
+    ya = np.asarray(y, dtype=float)
+    order = np.argsort(t, kind="stable")
+    t, xa, ya = t[order], xa[order], ya[order]
+    if t.size > 1 and np.any(t[1:] == t[:-1]):
+        raise ValueError("session numbers repeat; pass one dyad's frame with one row per session")
+    # y at t + 1 where session t + 1 exists (sorted and unique: it is the next row or none).
+    nxt = np.searchsorted(t, t + 1)
+    found = nxt < t.size
+    found[found] = t[nxt[found]] == t[found] + 1
+    y_next = np.full(t.size, np.nan)
+    y_next[found] = ya[nxt[found]]
+    keep = np.isfinite(xa) & np.isfinite(y_next)
+    return t[keep], xa[keep], y_next[keep]
+
+
+def _one_dyad(frame: pd.DataFrame, dyad_col: str = "dyad_id") -> None:
+    if dyad_col in frame.columns:
+        dyads = frame[dyad_col]
+    elif dyad_col in (frame.index.names or []):
+        dyads = frame.index.get_level_values(dyad_col)
+    else:
+        return
+    if pd.Series(dyads).nunique(dropna=False) > 1:
+        raise ValueError(
+            "the frame holds several dyads; lagged pairs are formed within one dyad's sessions"
+        )
+
+
 def lagged_pairs(
     frame: pd.DataFrame, x: str, y: str, *, session_col: str = "session_number"
 ) -> pd.DataFrame:
     """Complete lag-1 pairs of one dyad: columns session (t), x (x at t), y_next (y at t + 1).
 
-    Pairs are formed only when session numbers are consecutive: sessions 3 and 5 (4 missing)
-    give no pair, because the 3→5 interval is a different, longer lag. `session_col` may be a
-    column or an index level (as in `dyad_series` output).
+    Pairs are formed only when session numbers are consecutive (see `lag_arrays`).
+    `session_col` may be a column or an index level (as in `dyad_series` output). A frame
+    holding several dyads (a `dyad_id` column or index level with more than one value) is
+    refused: one dyad's session 3 must not pair with another's session 4.
     """
+    _one_dyad(frame)
     sessions = _session_values(frame, session_col).to_numpy()
-    if pd.Series(sessions).duplicated().any():
-        raise ValueError("session numbers repeat; pass one dyad's frame with one row per session")
-    at_t = pd.Series(frame[x].to_numpy(dtype=float), index=sessions)
-    at_next = pd.Series(frame[y].to_numpy(dtype=float), index=sessions)
-    # Look up y at t + 1 for every t; a missing t + 1 becomes NaN and is dropped as incomplete.
-    pairs = pd.DataFrame(
-        {
-            "session": sessions,
-            "x": at_t.to_numpy(),
-            "y_next": at_next.reindex(at_t.index + 1).to_numpy(),
-        }
+    t, xt, y_next = lag_arrays(
+        sessions, frame[x].to_numpy(dtype=float), frame[y].to_numpy(dtype=float)
     )
-    return pairs.dropna().sort_values("session").reset_index(drop=True)
+    return pd.DataFrame({"session": t, "x": xt, "y_next": y_next})
+
+
+def lagged_arrays_correlation(
+    sessions: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    names: tuple[str, str],
+    min_n: int = MIN_SESSIONS,
+    confidence: float = 0.95,
+) -> Correlation:
+    """`lagged_correlation` on one dyad's arrays (see `lag_arrays`)."""
+    _t, xt, y_next = lag_arrays(sessions, x, y)
+    return pearson_with_ci(
+        xt,
+        y_next,
+        min_n=min_n,
+        confidence=confidence,
+        too_few=too_few_consecutive_pairs,
+        names=names,
+    )
 
 
 def lagged_correlation(

@@ -84,6 +84,70 @@ def wide_by_session(scores: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
+@dataclass(frozen=True)
+class DyadSeries:
+    """One dyad's scores as arrays: `sessions` (sorted, unique session numbers) and one float
+    array per "instrument:scale" column, aligned with `sessions` (NaN where not recorded).
+
+    What the dyad page computes on: a DataFrame of ~20 rows costs more in pandas' per-call
+    overhead than the arithmetic (docs/benchmarks.md); `to_frame()` gives `dyad_series`.
+    """
+
+    sessions: np.ndarray
+    columns: dict[str, np.ndarray]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.columns
+
+    def __len__(self) -> int:
+        return int(self.sessions.size)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.columns[key]
+
+    def to_frame(self) -> pd.DataFrame:
+        index = pd.Index(self.sessions, name="session_number", dtype="int64")
+        return pd.DataFrame({k: self.columns[k] for k in sorted(self.columns)}, index=index)
+
+
+def series_from_arrays(sessions: object, keys: object, values: object) -> DyadSeries:
+    """Build a `DyadSeries` from one dyad's long rows: session numbers, "instrument:scale"
+    keys and scores. Raises ValueError on a duplicated score (two scores for one cell is a
+    data error that an average would hide) or a score that is not a number."""
+    number = np.asarray(sessions, dtype=np.int64)
+    key = np.asarray(keys, dtype=object)
+    value = np.asarray(values, dtype=float)
+    if not (number.shape == key.shape == value.shape) or number.ndim != 1:
+        raise ValueError("sessions, keys and values must be one-dimensional and of equal length")
+    if number.size == 0:
+        return DyadSeries(np.zeros(0, dtype=np.int64), {})
+    uniq_sessions, s_idx = np.unique(number, return_inverse=True)
+    uniq_keys, k_idx = np.unique(key.astype(str), return_inverse=True)
+    cell = k_idx * uniq_sessions.size + s_idx
+    order = np.argsort(cell, kind="stable")
+    repeated = np.flatnonzero(cell[order][1:] == cell[order][:-1])
+    if repeated.size:
+        first = order[repeated[0]]
+        raise ValueError(
+            f"more than one score for session_number {number[first]}, {uniq_keys[k_idx[first]]}"
+        )
+    grid = np.full((uniq_keys.size, uniq_sessions.size), np.nan)
+    grid[k_idx, s_idx] = value
+    return DyadSeries(uniq_sessions, {str(k): grid[i] for i, k in enumerate(uniq_keys)})
+
+
+def dyad_arrays(scores: pd.DataFrame) -> DyadSeries:
+    """`series_from_arrays` of a scores frame holding one dyad (see `dyad_series`)."""
+    _require(scores, ("session_number", "instrument", "scale", "score"))
+    if "dyad_id" in scores.columns and scores["dyad_id"].nunique() > 1:
+        raise ValueError("dyad_series takes one dyad's scores; use wide_by_session for many")
+    keys = (
+        scores["instrument"].astype(str).to_numpy() + ":" + scores["scale"].astype(str).to_numpy()
+    )
+    values = pd.to_numeric(scores["score"], errors="raise").to_numpy(dtype=float)
+    return series_from_arrays(scores["session_number"].to_numpy(), keys, values)
+
+
 def dyad_series(scores: pd.DataFrame) -> pd.DataFrame:
     """One dyad: one row per session_number (sorted index), one column per "instrument:scale".
 
@@ -91,12 +155,7 @@ def dyad_series(scores: pd.DataFrame) -> pd.DataFrame:
     appear, so a gap in the index is a gap in the data. Raises ValueError if the frame holds more
     than one dyad or a duplicated score.
     """
-    _require(scores, ("session_number", "instrument", "scale", "score"))
-    if "dyad_id" in scores.columns and scores["dyad_id"].nunique() > 1:
-        raise ValueError("dyad_series takes one dyad's scores; use wide_by_session for many")
-    if scores.empty:
-        return pd.DataFrame(index=pd.Index([], name="session_number", dtype="int64"))
-    return _pivot(scores, ["session_number"])
+    return dyad_arrays(scores).to_frame()
 
 
 def person_mean_centre(frame: pd.DataFrame, group: str, value: str) -> pd.DataFrame:
@@ -162,9 +221,20 @@ def discrepancy_trend(discrepancies: pd.DataFrame, *, min_points: int = MIN_TREN
     means the client's rating is pulling ahead of the therapist's over time. None below
     `min_points` sessions with both ratings.
     """
-    data = discrepancies.dropna(subset=["session_number", "difference"])
-    t = data["session_number"].to_numpy(dtype=float)
-    d = data["difference"].to_numpy(dtype=float)
+    return slope_per_session(
+        discrepancies["session_number"].to_numpy(dtype=float),
+        discrepancies["difference"].to_numpy(dtype=float),
+        min_points=min_points,
+    )
+
+
+def slope_per_session(
+    sessions: np.ndarray, values: np.ndarray, *, min_points: int = MIN_TREND_POINTS
+) -> Trend:
+    """`discrepancy_trend` on arrays: the OLS slope of `values` on `sessions` over the pairs
+    where both are finite."""
+    keep = np.isfinite(sessions) & np.isfinite(values)
+    t, d = sessions[keep], values[keep]
     n = int(t.size)
     if n < min_points:
         reason = ngettext(

@@ -157,11 +157,14 @@ def test_gaps_and_missing_rater_render(clinic_history, login):
     )
 
 
-# A warm view (the clinic reference cached): session, user, TOTP device, staff member, dyad,
-# the access-log row, instrument specs, scores, three clinic-reference freshness checks (one per
-# instrument without reference values: RRI-C, RRI-T, SESSION-CHECK), risk answers, client links,
-# the sessions list and the alerts' acknowledgements.
-DYAD_PAGE_QUERIES = 15
+# A warm view (the report and sessions table cached for the dyad's data): session, user, TOTP
+# device, staff member, dyad, the access-log row, the dyad's data version and the alerts'
+# acknowledgements (read per view: acknowledging changes no score).
+DYAD_PAGE_QUERIES = 8
+# The first view after new data adds: instrument specs, the clinic's stored references (one
+# read for all instruments), the version again, sessions, scores, risk answers, client links,
+# and the version once more (the report is kept only if it still holds).
+DYAD_PAGE_QUERIES_COLD = DYAD_PAGE_QUERIES + 8
 
 
 def test_query_count_does_not_grow_with_sessions(clinic_history, login, django_assert_num_queries):
@@ -189,3 +192,112 @@ def test_viewing_a_dyad_is_logged(rated_dyad, login, personas):
     # A refused view (another therapist) leaves no entry: nothing was shown.
     login("therapist_a2").get(reverse("dyad_detail", args=[rated_dyad.pk]))
     assert AccessLog.objects.count() == 1
+
+
+def _page(http, dyad) -> str:
+    return html.unescape(http.get(reverse("dyad_detail", args=[dyad.pk])).content.decode())
+
+
+def test_query_count_does_not_grow_with_the_clinic(
+    clinic_history, login, django_assert_num_queries
+):
+    """The same literal counts, warm and cold, before and after the clinic triples."""
+    from django.core.cache import cache
+
+    p = clinic_history
+    dyad = DyadFactory(therapist=p.therapist_a1, client=ClientFactory(clinic=p.clinic_a))
+    add_sessions(dyad, LEVELS)
+    http = login("therapist_a1")
+    for round_ in range(2):
+        if round_:
+            for i in range(60):  # the clinic grows by 60 dyads and 120 sessions of forms
+                other = DyadFactory(
+                    therapist=p.therapist_a2,
+                    client=ClientFactory(clinic=p.clinic_a, code=f"GROW-{i}"),
+                )
+                add_sessions(other, [(3, 3, 3), (4, 4, 4)])
+        http.get(reverse("dyad_detail", args=[dyad.pk]))  # references refreshed, cached
+        cache.clear()
+        with django_assert_num_queries(DYAD_PAGE_QUERIES_COLD):
+            http.get(reverse("dyad_detail", args=[dyad.pk]))
+        with django_assert_num_queries(DYAD_PAGE_QUERIES):
+            response = http.get(reverse("dyad_detail", args=[dyad.pk]))
+        assert response.status_code == 200
+
+
+def test_cached_report_follows_new_forms_corrections_and_expired_links(rated_dyad, login):
+    import datetime
+
+    from django.utils import timezone
+
+    from rri_forms.models import ClientLink
+
+    http = login("therapist_a1")
+
+    def analytics(body: str) -> str:  # the cached charts (alerts carry a CSRF token)
+        return body[body.index('<div class="row g-4 mb-4">') : body.index('id="pairs-h"')]
+
+    before = _page(http, rated_dyad)
+    assert analytics(_page(http, rated_dyad)) == analytics(before)
+    # A new session's forms: the charts gain a point.
+    session = TherapySession.objects.create(
+        dyad=rated_dyad, number=8, date=rated_dyad.started_on + datetime.timedelta(days=56)
+    )
+    rate(session, "RRI-C", 2)
+    rate(session, "SESSION-CHECK", 5)
+    figure = _figures(_page(http, rated_dyad))["relationship"]
+    client_total = next(t for t in figure["data"] if t["name"] == "RRI-C total")
+    assert client_total["y"][-1] == 2.0 and client_total["x"][-1] == 8
+    # A correction keeps the administration and replaces its scores.
+    from rri_forms.models import Instrument
+    from rri_forms.services.therapist_forms import therapist_forms_save
+
+    (rri_t,) = Instrument.objects.filter(code="RRI-T", is_current=True)
+    answers = {
+        item.number: item.response_scale.min + item.response_scale.max - 1 if item.reverse else 1
+        for item in rri_t.spec.items
+    }
+    therapist_forms_save(
+        actor_user=rated_dyad.therapist.user,
+        session=TherapySession.objects.get(dyad=rated_dyad, number=7),
+        instruments=[rri_t],
+        answers={rri_t.pk: answers},
+    )
+    figure = _figures(_page(http, rated_dyad))["relationship"]
+    therapist_total = next(t for t in figure["data"] if t["name"] == "RRI-T total")
+    assert therapist_total["y"][6] == 1.0  # was 3
+    # An unused link that expires while the page is cached raises a missed-forms alert.
+    later = TherapySession.objects.create(
+        dyad=rated_dyad, number=9, date=rated_dyad.started_on + datetime.timedelta(days=63)
+    )
+    link = ClientLink.objects.create(
+        session=later,
+        token_hash="0" * 64,
+        instrument_ids=[],
+        created_by=rated_dyad.therapist,
+        expires_at=timezone.now() + datetime.timedelta(hours=1),
+    )
+    assert "not completed before the link expired" not in _page(http, rated_dyad)
+    ClientLink.objects.filter(pk=link.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    assert "Client forms for session 9: not completed before the link expired" in _page(
+        http, rated_dyad
+    )
+
+
+# Four sessions on one line: RRI-C and the session check both 1, 2, 3, 4.
+LINE = [(1, 3, 1), (2, 3, 2), (3, 3, 3), (4, 3, 4)]
+
+
+def test_a_perfect_correlation_of_four_sessions_is_shown_as_not_informative(clinic_history, login):
+    p = clinic_history
+    dyad = DyadFactory(therapist=p.therapist_a1, client=ClientFactory(clinic=p.clinic_a))
+    add_sessions(dyad, LINE)
+    body = _page(login("therapist_a1"), dyad)
+    assert "[1.00, 1.00]" not in body
+    row = re.search(r"<td>RRI-C</td><td>SESSION-CHECK</td>\s*<td>(.*?)</td>", body, re.S)
+    assert row.group(1).startswith("r = 1.00, n = 4 ")
+    assert "not informative" in row.group(1)
+    scatter = _section(body, "scatter")
+    assert "Same session: r = 1.00, n = 4: not informative." in scatter

@@ -1,0 +1,117 @@
+"""The clinic's stored reliable-change reference data (outcomes.models.ClinicReference)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from clinic.models import TherapySession
+from outcomes.analytics import cronbach_alpha
+from outcomes.models import ClinicReference
+from outcomes.selectors import (
+    clinic_reference,
+    instrument_specs,
+    refresh_clinic_references,
+    stored_clinic_references,
+)
+from rri_forms.models import Answer, Score
+from tests.factories import ClientFactory, DyadFactory
+from tests.outcomes.conftest import add_sessions, rate
+
+pytestmark = pytest.mark.django_db
+
+
+def _direct(clinic, code: str) -> tuple[list[float], float | None]:
+    """The reference data computed straight from the stored rows (every form: the sample of
+    2,000 newest is the whole clinic here)."""
+    firsts = sorted(
+        float(v)
+        for v in Score.objects.filter(
+            administration__dyad__clinic=clinic,
+            administration__instrument_code=code,
+            administration__session__number=1,
+            scale="total",
+        ).values_list("value", flat=True)
+    )
+    spec = instrument_specs()[code]
+    items = spec.scale("total").items
+    rows: dict[int, dict[int, int]] = {}
+    for adm, item, value in Answer.objects.filter(
+        administration__dyad__clinic=clinic,
+        administration__instrument_code=code,
+        item_number__in=items,
+    ).values_list("administration_id", "item_number", "value"):
+        it = spec.item(item)
+        keyed = it.response_scale.min + it.response_scale.max - value if it.reverse else value
+        rows.setdefault(adm, {})[item] = keyed
+    import pandas as pd
+
+    return firsts, cronbach_alpha(pd.DataFrame.from_dict(rows, orient="index"))
+
+
+def test_refresh_stores_what_the_data_gives(clinic_history):
+    clinic = clinic_history.clinic_a
+    stored = refresh_clinic_references(clinic.pk)
+    assert {"RRI-C", "RRI-T", "SESSION-CHECK"} <= set(stored)
+    assert "PHQ-9" not in stored  # published reference values: no clinic data needed
+    for code in ("RRI-C", "RRI-T", "SESSION-CHECK"):
+        firsts, alpha = _direct(clinic, code)
+        row = ClinicReference.objects.get(clinic=clinic, instrument_code=code, scale="total")
+        assert sorted(row.first_session_scores) == firsts and len(firsts) == 30
+        assert row.alpha == pytest.approx(alpha, abs=1e-12)
+        assert not row.stale
+
+
+def test_pages_read_the_stored_value_in_one_query(clinic_history, django_assert_num_queries):
+    clinic = clinic_history.clinic_a
+    refresh_clinic_references(clinic.pk)
+    with django_assert_num_queries(1):
+        got = stored_clinic_references(clinic, ["RRI-C", "RRI-T", "SESSION-CHECK"])
+    assert sorted(got["RRI-C"].first_session_scores) == _direct(clinic, "RRI-C")[0]
+
+
+def test_a_save_marks_stale_and_the_next_read_refreshes(clinic_history):
+    p = clinic_history
+    refresh_clinic_references(p.clinic_a.pk)
+    dyad = DyadFactory(therapist=p.therapist_a1, client=ClientFactory(clinic=p.clinic_a))
+    add_sessions(dyad, [(5, 5, 5)])  # a first session: a new first-session score
+    rows = ClinicReference.objects.filter(clinic=p.clinic_a, instrument_code__in=["RRI-C", "RRI-T"])
+    assert all(r.stale for r in rows)
+    # Another clinic's references are left alone.
+    refresh_clinic_references(p.clinic_b.pk)
+    other = DyadFactory(therapist=p.therapist_a1, client=ClientFactory(clinic=p.clinic_a))
+    add_sessions(other, [(2, 2, 2)])
+    assert not ClinicReference.objects.filter(clinic=p.clinic_b, stale=True).exists()
+
+    spec = instrument_specs()["RRI-C"]
+    got = clinic_reference(p.clinic_a, "RRI-C", "total", spec)
+    firsts, alpha = _direct(p.clinic_a, "RRI-C")
+    assert sorted(got.first_session_scores) == firsts and 5.0 in firsts and len(firsts) == 32
+    assert got.alpha == pytest.approx(alpha, abs=1e-12)
+    assert not ClinicReference.objects.get(
+        clinic=p.clinic_a, instrument_code="RRI-C", scale="total"
+    ).stale
+
+
+def test_a_rolled_back_save_marks_nothing(clinic_history):
+    p = clinic_history
+    refresh_clinic_references(p.clinic_a.pk)
+    dyad = DyadFactory(therapist=p.therapist_a1, client=ClientFactory(clinic=p.clinic_a))
+    session = TherapySession.objects.create(dyad=dyad, number=1, date=dyad.started_on)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        rate(session, "RRI-C", 4)
+        assert ClinicReference.objects.get(clinic=p.clinic_a, instrument_code="RRI-C").stale
+        raise RuntimeError("the save fails after the forms")
+    assert not ClinicReference.objects.filter(clinic=p.clinic_a, stale=True).exists()
+
+
+def test_a_missing_reference_is_computed_once_on_first_read(
+    clinic_history, django_assert_max_num_queries
+):
+    clinic = clinic_history.clinic_a
+    assert not ClinicReference.objects.filter(clinic=clinic, instrument_code="RRI-T").exists()
+    first = stored_clinic_references(clinic, ["RRI-T"])["RRI-T"]
+    assert sorted(first.first_session_scores) == _direct(clinic, "RRI-T")[0]
+    assert ClinicReference.objects.filter(clinic=clinic, instrument_code="RRI-T").exists()
+    with django_assert_max_num_queries(1):
+        assert stored_clinic_references(clinic, ["RRI-T"])["RRI-T"] == first
