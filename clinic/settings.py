@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from clinic.env import env_bool, env_int, env_list, env_required, env_str
+from clinic.env import cache_from_url, env_bool, env_int, env_list, env_required, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -130,6 +130,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 if env_str("DB_SSLMODE"):
     DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = env_str("DB_SSLMODE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache: one for every process (docs/scaling.md "Cache") ---------------------------
+# db:// (default): table dyad_cache in the same PostgreSQL, created by `migrate`;
+# redis://host:6379/0: Django's RedisCache.
+CACHES = {"default": cache_from_url(env_str("CACHE_URL"))}
 
 # --- Authentication -------------------------------------------------------------------
 PASSWORD_HASHERS = [
