@@ -288,11 +288,23 @@ PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Workers: `manage.py procrastinate worker` (make run starts one beside the dev server).
 # Job modules are each app's tasks.py (autodiscovered).
 PROCRASTINATE_WORKER_DEFAULTS = {
-    # A worker that stops heart-beating for this long is taken for dead and its jobs can be
-    # retried by another (docs/deployment.md "Workers").
-    "update_heartbeat_interval": 10,
-    "stalled_worker_timeout": 30,
+    # A worker that stops heart-beating for this long is taken for dead and its jobs are
+    # retried by another (clinic/tasks.py; docs/deployment.md "Workers").
+    "update_heartbeat_interval": env_int("JOB_HEARTBEAT_SECONDS", 10),
+    "stalled_worker_timeout": env_int("JOB_STALLED_SECONDS", 30),
 }
+# Every failed attempt is recorded with its error (clinic/jobs.py, the health page).
+PROCRASTINATE_ON_APP_READY = "clinic.jobs.on_app_ready"
+# Periodic jobs outside the apps' tasks.py modules.
+PROCRASTINATE_IMPORT_PATHS = ["rri_forms.scheduled"]
+# How often the periodic check for jobs of dead workers runs (cron, optional 6th field for
+# seconds); tests shorten it.
+JOB_STALLED_CHECK_CRON = env_str("JOB_STALLED_CHECK_CRON", "* * * * *")
+# Finished jobs are kept this long for the health page; failed jobs are never removed.
+JOB_KEEP_HOURS = env_int("JOB_KEEP_HOURS", 7 * 24)
+# Retention of sign-in records (docs/security.md "Retention"): the daily job prunes the
+# failed and successful sign-in logs older than this.
+AUTH_LOG_RETENTION_DAYS = env_int("AUTH_LOG_RETENTION_DAYS", 365)
 
 # --- Rate limits: counters in PostgreSQL (docs/security.md "Rate limits") -------------
 # "N/period", period s, m, h or d with an optional multiple: 20/h, 60/10m, 5/d.

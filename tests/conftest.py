@@ -32,16 +32,6 @@ def _fast_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _no_random_ratelimit_purge(monkeypatch):
-    """One counted request in 500 also deletes expired counters (clinic/ratelimit.py): a
-    write that tests counting or failing a request's statements would meet by chance. Its
-    odds become nil here; test_ratelimit.py calls the purge itself."""
-    from clinic import ratelimit
-
-    monkeypatch.setattr(ratelimit, "_PURGE_ONE_IN", 2**62)
-
-
-@pytest.fixture(autouse=True)
 def _shared_cache_emptied(request, django_db_blocker):
     """The cache is a table (CACHE_URL's default): a test's rollback empties it, but the
     flush after a transactional test leaves it alone, so it is emptied here."""
