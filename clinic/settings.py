@@ -300,6 +300,9 @@ PROCRASTINATE_IMPORT_PATHS = ["rri_forms.scheduled"]
 # How often the periodic check for jobs of dead workers runs (cron, optional 6th field for
 # seconds); tests shorten it.
 JOB_STALLED_CHECK_CRON = env_str("JOB_STALLED_CHECK_CRON", "* * * * *")
+# Team analytics: scopes above these sizes are fitted by a job, below in the request.
+TEAM_FIT_IN_REQUEST_MAX_SESSIONS = env_int("TEAM_FIT_IN_REQUEST_MAX_SESSIONS", 5000)
+TEAM_FIT_IN_REQUEST_MAX_FORMS = env_int("TEAM_FIT_IN_REQUEST_MAX_FORMS", 3000)
 # Finished jobs are kept this long for the health page; failed jobs are never removed.
 JOB_KEEP_HOURS = env_int("JOB_KEEP_HOURS", 7 * 24)
 # Retention of sign-in records (docs/security.md "Retention"): the daily job prunes the

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import pandas as pd
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Max, QuerySet, Subquery, Sum
 from django.utils import timezone, translation
@@ -152,8 +153,10 @@ def cache_key(scope: TeamScope, states: list[InstrumentState] | None, *parts: ob
 # worker) computes the result for the current data into the shared cache, where every app
 # process finds it. Small clinics fit in the request, as do most tests.
 
-SYNC_MAX_OBS = 5000  # sessions: a model this size fits in well under a second
-SYNC_MAX_FORMS = 3000  # administrations in scope: alpha's answers read quickly below this
+# sessions: a model this size fits in well under a second
+SYNC_MAX_OBS = getattr(settings, "TEAM_FIT_IN_REQUEST_MAX_SESSIONS", 5000)
+# administrations in scope: alpha's answers read quickly below this
+SYNC_MAX_FORMS = getattr(settings, "TEAM_FIT_IN_REQUEST_MAX_FORMS", 3000)
 LAST_SECONDS = 7 * 24 * 3600  # how long a superseded result may stand in while refitting
 
 logger = logging.getLogger(__name__)
