@@ -276,7 +276,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"no_clinical_data": {"()": "clinic.logfilters.NoClinicalData"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_clinical_data"]}},
-    "loggers": {"django.request": {"filters": ["no_clinical_data"]}},
+    "loggers": {
+        "django.request": {"filters": ["no_clinical_data"]},
+        # Every process, every command: "Registering task …" is noise outside the worker.
+        "procrastinate.blueprints": {"level": "WARNING"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
