@@ -206,6 +206,11 @@ class JobWorkers:
                         stdout=out, stderr=subprocess.STDOUT,
                     )
                 )  # fmt: skip
+        deadline = time.monotonic() + 120  # timed from a running worker, not its start-up
+        while time.monotonic() < deadline and not all(
+            "Starting worker" in log.read_text(errors="replace") for log in self.logs
+        ):
+            time.sleep(0.2)
         return self
 
     def results(self) -> list[str]:
@@ -285,8 +290,9 @@ def main() -> None:
     secret_key = secrets.token_urlsafe(50)
     print("Preparing the bench database (migrate, demo clinic, collectstatic)…", flush=True)
     bench.build(secret_key, fresh=False)
+    # The demo admin has no authenticator: the second factor is off for this run.
     env = bench.production_env(secret_key, TEAM_FIT_IN_REQUEST_MAX_SESSIONS="0",
-                               TEAM_FIT_IN_REQUEST_MAX_FORMS="0")  # fmt: skip
+                               TEAM_FIT_IN_REQUEST_MAX_FORMS="0", REQUIRE_2FA="false")  # fmt: skip
     ENV.update(env)
     with bench.Gunicorn(env, workers=1) as one, bench.Gunicorn(env, workers=1) as two:
         print(f"Instance 1: {one.url}   instance 2: {two.url}   (one database)", flush=True)
