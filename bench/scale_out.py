@@ -294,6 +294,8 @@ def main() -> None:
     env = bench.production_env(secret_key, TEAM_FIT_IN_REQUEST_MAX_SESSIONS="0",
                                TEAM_FIT_IN_REQUEST_MAX_FORMS="0", REQUIRE_2FA="false")  # fmt: skip
     ENV.update(env)
+    # A cold start: the shared cache (a table in this database) keeps a previous run's fits.
+    bench.manage(env, "shell", "-c", "from django.core.cache import cache; cache.clear()")
     with bench.Gunicorn(env, workers=1) as one, bench.Gunicorn(env, workers=1) as two:
         print(f"Instance 1: {one.url}   instance 2: {two.url}   (one database)", flush=True)
         results = team_fits(one.url, two.url, lambda: scenario(one.url, two.url))
