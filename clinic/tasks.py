@@ -4,7 +4,7 @@ Each job is idempotent: running it twice, or on two workers at once, does what o
 (a queueing lock also keeps at most one of each waiting). Every periodic job of every app
 is listed with its last run on the health page (clinic/health_views.py). The other apps'
 periodic jobs live in their own modules: rri_forms/scheduled.py (client links),
-outcomes/tasks.py (analytics).
+outcomes/tasks.py (analytics, and the place for refreshing the clinic references).
 """
 
 from __future__ import annotations

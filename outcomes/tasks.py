@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import logging
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -22,8 +21,6 @@ from procrastinate.exceptions import AlreadyEnqueued
 from clinic.models import StaffMember
 from outcomes import selectors, team_selectors
 from outcomes.team_selectors import Inputs, Part, TeamScope
-
-logger = logging.getLogger(__name__)
 
 ANALYTICS_QUEUE = "analytics"
 
@@ -98,3 +95,9 @@ def refit_team_part(
             value = team_selectors.compute_part(inputs, key)
         team_selectors.store(scope, states, key, value)
     return "fitted"
+
+
+# --- Periodic jobs of the outcomes app --------------------------------------------------
+# Refreshing the clinic references (outcomes.selectors.clinic_reference) goes here, as an
+# `@app.periodic(...)` over `@app.task(queue="maintenance", queueing_lock=...)` like those in
+# clinic/tasks.py; the health page lists it with its last run without further changes.

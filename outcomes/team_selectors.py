@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -158,8 +157,6 @@ SYNC_MAX_OBS = getattr(settings, "TEAM_FIT_IN_REQUEST_MAX_SESSIONS", 5000)
 # administrations in scope: alpha's answers read quickly below this
 SYNC_MAX_FORMS = getattr(settings, "TEAM_FIT_IN_REQUEST_MAX_FORMS", 3000)
 LAST_SECONDS = 7 * 24 * 3600  # how long a superseded result may stand in while refitting
-
-logger = logging.getLogger(__name__)
 
 Part = tuple[str, ...]  # ("icc", code), ("model", rr, outcome) or ("alpha",)
 
