@@ -33,14 +33,22 @@ def _fast_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _shared_cache_emptied(request, django_db_blocker):
-    """The cache is a table (CACHE_URL's default): a test's rollback empties it, but the
-    flush after a transactional test leaves it alone, so it is emptied here."""
+    """The cache is a table (CACHE_URL's default) and so are Procrastinate's queues (models
+    Django does not manage): a test's rollback empties them, but the flush after a
+    transactional test leaves them alone, so they are emptied here (a job left behind would
+    be run by the next test's worker)."""
     yield
     if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
         from django.core.cache import cache
+        from django.db import connection
 
         with django_db_blocker.unblock():
             cache.clear()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "TRUNCATE procrastinate_jobs, procrastinate_events, "
+                    "procrastinate_periodic_defers, procrastinate_workers CASCADE"
+                )
 
 
 @pytest.fixture(autouse=True)
