@@ -12,7 +12,12 @@ over HTTP only, that:
 2. a session logged on instance 1 shows a client link (the raw token is kept in the
    staff session just for that page);
 3. that link opens and is completed on instance 2 (token exchange, form, saved page);
-4. instance 1 then shows the client's scores for the session.
+4. instance 1 then shows the client's scores for the session;
+5. with two job workers (`manage.py procrastinate worker`) beside the two instances, the
+   clinic admin's team analytics page, requested on both instances in turn, is fitted by
+   the workers once per change of the data: three fits (therapist ICC, three-level model,
+   alpha) before the client's form above and three after it, however many page views ask
+   (TEAM_FIT_IN_REQUEST_MAX_SESSIONS=0 sends every fit to the workers, as a large clinic's).
 
 Prints PASS or FAIL per check and overall; exits 1 on any FAIL. Without DATABASE_URL it
 uses bench/run.py's embedded database (dyad_bench_http), migrated and seeded if needed.
@@ -23,7 +28,9 @@ from __future__ import annotations
 import http.cookiejar
 import re
 import secrets
+import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -177,15 +184,126 @@ def scenario(one: str, two: str) -> list[tuple[str, bool, str]]:
     return results
 
 
+class JobWorkers:
+    """`count` Procrastinate worker processes on the analytics queue; always stopped."""
+
+    def __init__(self, env: dict[str, str], count: int) -> None:
+        self.env, self.count = env, count
+        self.processes: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+
+    def __enter__(self) -> JobWorkers:
+        bench.BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        for i in range(self.count):
+            log = bench.BENCH_DIR / f"job-worker-{i + 1}.log"
+            self.logs.append(log)
+            with log.open("w") as out:
+                self.processes.append(
+                    subprocess.Popen(  # noqa: S603 - our interpreter and manage.py
+                        [bench.PY, "manage.py", "procrastinate", "worker", "--queues",
+                         "analytics", "--name", f"bench-{i + 1}"],
+                        cwd=bench.ROOT, env={**self.env, "LOG_LEVEL": "INFO"},
+                        stdout=out, stderr=subprocess.STDOUT,
+                    )
+                )  # fmt: skip
+        deadline = time.monotonic() + 120  # timed from a running worker, not its start-up
+        while time.monotonic() < deadline and not all(
+            "Starting worker" in log.read_text(errors="replace") for log in self.logs
+        ):
+            time.sleep(0.2)
+        return self
+
+    def results(self) -> list[str]:
+        """The result of every refit the workers ran ("fitted" or "skipped: …")."""
+        text = "".join(log.read_text(errors="replace") for log in self.logs)
+        return re.findall(r"outcomes\.refit_team_part\[\d+\].*?Result: ([^\n]+)", text)
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def admin_browser(base: str) -> Browser:
+    browser = Browser()
+    _, _, html = browser.request(base + "/accounts/login/")
+    browser.request(
+        base + "/accounts/login/",
+        {"username": "admin", "password": DEMO_PASSWORD, "csrfmiddlewaretoken": browser.csrf(html)},
+    )
+    return browser
+
+
+def analytics_until_complete(
+    admin: Browser, urls: list[str], workers: JobWorkers, fitted_before: int, timeout: float = 180
+) -> tuple[int, float, int]:
+    """Request /analytics/ on each instance in turn until neither shows a part pending or
+    stale: (page views, seconds, fits the workers ran meanwhile)."""
+    begin, views = time.monotonic(), 0
+    while time.monotonic() - begin < timeout:
+        for url in urls:
+            status, _, page = admin.request(url + "/analytics/")
+            views += 1
+            if status == 200 and "-pending" not in page and "-stale" not in page:
+                fitted = sum(r == "fitted" for r in workers.results())
+                return views, time.monotonic() - begin, fitted - fitted_before
+        time.sleep(0.5)
+    return views, time.monotonic() - begin, -1
+
+
+def team_fits(one: str, two: str, scenario_between) -> list[tuple[str, bool, str]]:  # type: ignore[no-untyped-def]
+    results: list[tuple[str, bool, str]] = []
+    admin = admin_browser(one)
+    with JobWorkers(ENV, 2) as workers:
+        views, seconds, fits = analytics_until_complete(admin, [one, two], workers, 0)
+        check(
+            results,
+            "team models fitted once (3 parts) by two workers for two instances",
+            fits == 3,
+            f"{fits} fits for {views} page views over {seconds:.1f} s",
+        )
+        FIGURES.append(("first view (cold cache)", views, seconds, fits))
+        results += scenario_between()
+        views, seconds, fits = analytics_until_complete(admin, [two, one], workers, fits)
+        check(
+            results,
+            "after a new form: fitted once more (3 parts), not once per instance",
+            fits == 3,
+            f"{fits} fits for {views} page views over {seconds:.1f} s",
+        )
+        FIGURES.append(("after one new client form", views, seconds, fits))
+        skipped = sum(r.startswith("skipped") for r in workers.results())
+        FIGURES.append(("refit jobs that found the result already there", 0, 0.0, skipped))
+    return results
+
+
+ENV: dict[str, str] = {}
+FIGURES: list[tuple[str, int, float, int]] = []
+
+
 def main() -> None:
     bench.ensure_database(Path(__file__))
     secret_key = secrets.token_urlsafe(50)
     print("Preparing the bench database (migrate, demo clinic, collectstatic)…", flush=True)
     bench.build(secret_key, fresh=False)
-    env = bench.production_env(secret_key)
+    # The demo admin has no authenticator: the second factor is off for this run.
+    env = bench.production_env(secret_key, TEAM_FIT_IN_REQUEST_MAX_SESSIONS="0",
+                               TEAM_FIT_IN_REQUEST_MAX_FORMS="0", REQUIRE_2FA="false")  # fmt: skip
+    ENV.update(env)
+    # A cold start: the shared cache (a table in this database) keeps a previous run's fits.
+    bench.manage(env, "shell", "-c", "from django.core.cache import cache; cache.clear()")
     with bench.Gunicorn(env, workers=1) as one, bench.Gunicorn(env, workers=1) as two:
         print(f"Instance 1: {one.url}   instance 2: {two.url}   (one database)", flush=True)
-        results = scenario(one.url, two.url)
+        results = team_fits(one.url, two.url, lambda: scenario(one.url, two.url))
+    if FIGURES:
+        print("\n| Team analytics, 2 instances + 2 workers | page views | seconds | fits |")
+        print("|---|---:|---:|---:|")
+        for label, views, seconds, fits in FIGURES:
+            print(f"| {label} | {views or '—'} | {f'{seconds:.1f}' if seconds else '—'} | {fits} |")
     ok = bool(results) and all(passed for _, passed, _ in results)
     print(f"\nScale-out check: {'PASS' if ok else 'FAIL'}")
     sys.exit(0 if ok else 1)

@@ -61,3 +61,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+CACHE_TABLE = "dyad_cache"
+
+
+def cache_from_url(url: str | None) -> dict[str, object]:
+    """Django's CACHES entry for CACHE_URL: `redis://…` (or `rediss://…`) for Django's own
+    RedisCache, `db://` (the default) for the database cache in table `dyad_cache`, which
+    every process on the same PostgreSQL shares. Nothing per process: one process's cached
+    analysis must be every process's."""
+    text = (url or "db://").strip()
+    scheme = text.partition("://")[0].lower() if "://" in text else ""
+    if scheme in {"redis", "rediss"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": text}
+    if scheme == "db" and text.lower() == "db://":
+        return {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+            # Culling counts the table on every write: keep it rare.
+            "OPTIONS": {"MAX_ENTRIES": 20000, "CULL_FREQUENCY": 4},
+        }
+    raise ImproperlyConfigured(
+        f"CACHE_URL={text!r} is not a cache Dyad knows; use db:// (the database, the "
+        "default) or redis://host:6379/0"
+    )

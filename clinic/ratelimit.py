@@ -28,7 +28,6 @@ import functools
 import ipaddress
 import math
 import re
-import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -44,8 +43,6 @@ from clinic.models import RateLimitBucket
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-# One request in this many also deletes counters whose window ended long ago.
-_PURGE_ONE_IN = 500
 
 
 @dataclass(frozen=True)
@@ -155,8 +152,6 @@ class Counting:
                 for (scope, _), rate in zip(self.attempts, self.rates, strict=True)
             ]
         counts = dict(zip(sorted(self.keys), counts_by_key, strict=True))
-        if secrets.randbelow(_PURGE_ONE_IN) == 0:
-            purge_expired()
         return [
             Decision(scope, counts[key] <= rate.limit, counts[key], rate.limit, wait)
             for (scope, _), key, rate, wait in zip(
@@ -210,7 +205,9 @@ def first_refusal(*decisions: Decision) -> Decision | None:
 
 
 def purge_expired() -> int:
-    """Delete counters whose window ended (the longest configured period ago)."""
+    """Delete counters whose window ended (the longest configured period ago). A periodic
+    job (clinic/tasks.py), never a request: a purge inside a request was a write that a
+    request counting or failing its statements met by chance."""
     longest = max((rate_for(scope).period for scope in settings.RATELIMITS), default=86400)
     cutoff = timezone.now() - datetime.timedelta(seconds=longest)
     deleted, _ = RateLimitBucket.objects.filter(window_start__lt=cutoff).delete()

@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from clinic.env import env_bool, env_int, env_list, env_required, env_str
+from clinic.env import cache_from_url, env_bool, env_int, env_list, env_required, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -131,6 +131,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 if env_str("DB_SSLMODE"):
     DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = env_str("DB_SSLMODE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache: one for every process (docs/scaling.md "Cache") ---------------------------
+# db:// (default): table dyad_cache in the same PostgreSQL, created by `migrate`;
+# redis://host:6379/0: Django's RedisCache.
+CACHES = {"default": cache_from_url(env_str("CACHE_URL"))}
 
 # --- Authentication -------------------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -292,6 +297,8 @@ LOGGING = {
         "django": {"handlers": [], "propagate": True},
         "django.request": {"filters": ["no_clinical_data"]},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        # Every process, every command: "Registering task …" is noise outside the worker.
+        "procrastinate.blueprints": {"level": "WARNING"},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
@@ -304,11 +311,26 @@ PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Workers: `manage.py procrastinate worker` (make run starts one beside the dev server).
 # Job modules are each app's tasks.py (autodiscovered).
 PROCRASTINATE_WORKER_DEFAULTS = {
-    # A worker that stops heart-beating for this long is taken for dead and its jobs can be
-    # retried by another (docs/deployment.md "Workers").
-    "update_heartbeat_interval": 10,
-    "stalled_worker_timeout": 30,
+    # A worker that stops heart-beating for this long is taken for dead and its jobs are
+    # retried by another (clinic/tasks.py; docs/deployment.md "Workers").
+    "update_heartbeat_interval": env_int("JOB_HEARTBEAT_SECONDS", 10),
+    "stalled_worker_timeout": env_int("JOB_STALLED_SECONDS", 30),
 }
+# Every failed attempt is recorded with its error (clinic/jobs.py, the health page).
+PROCRASTINATE_ON_APP_READY = "clinic.jobs.on_app_ready"
+# Periodic jobs outside the apps' tasks.py modules.
+PROCRASTINATE_IMPORT_PATHS = ["rri_forms.scheduled"]
+# How often the periodic check for jobs of dead workers runs (cron, optional 6th field for
+# seconds); tests shorten it.
+JOB_STALLED_CHECK_CRON = env_str("JOB_STALLED_CHECK_CRON", "* * * * *")
+# Team analytics: scopes above these sizes are fitted by a job, below in the request.
+TEAM_FIT_IN_REQUEST_MAX_SESSIONS = env_int("TEAM_FIT_IN_REQUEST_MAX_SESSIONS", 5000)
+TEAM_FIT_IN_REQUEST_MAX_FORMS = env_int("TEAM_FIT_IN_REQUEST_MAX_FORMS", 3000)
+# Finished jobs are kept this long for the health page; failed jobs are never removed.
+JOB_KEEP_HOURS = env_int("JOB_KEEP_HOURS", 7 * 24)
+# Retention of sign-in records (docs/security.md "Retention"): the daily job prunes the
+# failed and successful sign-in logs older than this.
+AUTH_LOG_RETENTION_DAYS = env_int("AUTH_LOG_RETENTION_DAYS", 365)
 
 # --- Rate limits: counters in PostgreSQL (docs/security.md "Rate limits") -------------
 # "N/period", period s, m, h or d with an optional multiple: 20/h, 60/10m, 5/d.

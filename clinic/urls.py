@@ -5,7 +5,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 from django.views.decorators.http import require_http_methods
 
-from clinic import audit_views, login_views, privacy_views, staff_views, two_factor, views
+from clinic import (
+    audit_views,
+    health_views,
+    login_views,
+    privacy_views,
+    staff_views,
+    two_factor,
+    views,
+)
 
 # Django's form views also take PUT (as a POST) and TRACE; Dyad's pages take neither.
 get_post_only = require_http_methods(["GET", "HEAD", "POST"])
@@ -61,6 +69,7 @@ urlpatterns = [
     path("staff/<int:pk>/reset-2fa/", staff_views.staff_reset_2fa, name="staff_reset_2fa"),
     path("staff/<int:pk>/invite/", staff_views.staff_invite, name="staff_invite"),
     path("audit/", audit_views.audit_log, name="audit_log"),
+    path("health/jobs/", health_views.job_health, name="job_health"),
     path("clients/<int:pk>/privacy/", privacy_views.client_privacy, name="client_privacy"),
     path(
         "clients/<int:pk>/privacy/export/",

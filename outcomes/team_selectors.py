@@ -8,28 +8,28 @@ range. Everything the page reads goes through it, so scope and filters apply eve
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
-import logging
-import queue
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import pandas as pd
+from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
 from django.db.models import Count, Max, QuerySet, Subquery, Sum
 from django.utils import timezone, translation
 
 from clinic import access
 from clinic.models import Dyad, StaffMember
+from outcomes import team
 from outcomes.team import (
     ALPHA_SAMPLE,
     ANSWER_FRAME_COLUMNS,
     SCORE_FRAME_COLUMNS,
 )
 from rri_forms.history import ScoreEvent
+from rri_forms.instrument_spec import InstrumentSpec
 from rri_forms.models import Administration, Answer, Score
 
 CACHE_SECONDS = 3600
@@ -105,7 +105,7 @@ def instrument_states(scope: TeamScope) -> list[InstrumentState]:
     administration but replaces or updates its scores, which only the score history shows:
     its newest event id is folded in too. That id is clinic-wide (one index look-up, no join
     over the history), so a form anywhere also renews the key; small scopes refit in the
-    request and large ones in the background, so this costs a refit, never a wait.
+    request and large ones in a job, so this costs a refit, never a wait.
     """
     newest_event = ScoreEvent.objects.order_by("-pgh_id").values("pgh_id")[:1]
     rows = (
@@ -148,15 +148,17 @@ def cache_key(scope: TeamScope, states: list[InstrumentState] | None, *parts: ob
 # A mixed model on 60,000 sessions takes several seconds, and at that size forms arrive all
 # day, each one changing the cache key. So above SYNC_MAX_* the page never waits for a fit:
 # it shows the last result for the same scope and filters (saying how many forms it predates)
-# or, the first time, says the fit is running, and the process's background thread computes
-# the result for the current data. Small clinics fit in the request, as do the tests.
+# or, the first time, says the fit is running, and a job (outcomes/tasks.py, run by any
+# worker) computes the result for the current data into the shared cache, where every app
+# process finds it. Small clinics fit in the request, as do most tests.
 
-SYNC_MAX_OBS = 5000  # sessions: a model this size fits in well under a second
-SYNC_MAX_FORMS = 3000  # administrations in scope: alpha's answers read quickly below this
+# sessions: a model this size fits in well under a second
+SYNC_MAX_OBS = getattr(settings, "TEAM_FIT_IN_REQUEST_MAX_SESSIONS", 5000)
+# administrations in scope: alpha's answers read quickly below this
+SYNC_MAX_FORMS = getattr(settings, "TEAM_FIT_IN_REQUEST_MAX_FORMS", 3000)
 LAST_SECONDS = 7 * 24 * 3600  # how long a superseded result may stand in while refitting
-LOCK_SECONDS = 15 * 60  # one background run per part at a time; freed early when done
 
-logger = logging.getLogger(__name__)
+Part = tuple[str, ...]  # ("icc", code), ("model", rr, outcome) or ("alpha",)
 
 
 @dataclass(frozen=True)
@@ -177,51 +179,82 @@ class Refreshed(Generic[T]):
     forms_behind: int = 0
 
 
-_queue: queue.Queue[Callable[[], None]] = queue.Queue()
-_worker: threading.Thread | None = None
-_worker_lock = threading.Lock()
-_IDLE_SECONDS = 60
+def measure_of(code: str, specs: dict[str, InstrumentSpec]) -> team.Measure:
+    if code in specs:
+        return team.measure(specs[code])
+    return team.Measure(code, code, True, "relationship")
 
 
-def start_background(job: Callable[[], None]) -> None:
-    """Queue `job` for this process's one background thread (started on demand, ending after
-    a minute without work). One thread, so fits run one after another instead of competing
-    with each other and with requests for the interpreter."""
-    global _worker
-    _queue.put(job)
-    with _worker_lock:
-        if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_work, name="team-analytics", daemon=True)
-            _worker.start()
+class Inputs:
+    """What the report's parts are computed from, each read once when first needed: by the
+    request for the quick parts and the small models, by a job for the large ones."""
+
+    def __init__(
+        self,
+        scope: TeamScope,
+        states: list[InstrumentState],
+        specs: dict[str, InstrumentSpec],
+        codes: list[str],
+    ) -> None:
+        self.scope, self.states, self.specs = scope, states, specs
+        self.codes = list(dict.fromkeys(c for c in codes if c))
+
+    @functools.cached_property
+    def scores(self) -> pd.DataFrame:
+        return total_scores(self.scope, self.codes)
+
+    @functools.cached_property
+    def dyads(self) -> pd.DataFrame:
+        return dyad_labels(self.scope)
+
+    @functools.cached_property
+    def names(self) -> dict[int, str]:
+        dyads = self.dyads
+        return dict(
+            zip(dyads["therapist_id"].to_list(), dyads["therapist_name"].to_list(), strict=True)
+        )
+
+    def pair(self, rr: str, outcome: str | None) -> pd.DataFrame:
+        return team.pair_frame(self.scores, rr, outcome)
+
+    @property
+    def present(self) -> list[str]:
+        return [s.code for s in self.states if s.code in self.specs]
 
 
-def _work() -> None:
-    global _worker
-    while True:
-        try:
-            job = _queue.get(timeout=_IDLE_SECONDS)
-        except queue.Empty:
-            with _worker_lock:
-                if _queue.empty():
-                    _worker = None
-                    return
-            continue
-        try:
-            job()
-        except Exception:
-            logger.exception("team analytics: background job failed")
-        finally:
-            connections.close_all()  # this thread's connections only
-            _queue.task_done()
+def part_codes(part: Part) -> list[str]:
+    """The instruments whose scores a part reads."""
+    return [c for c in part[1:] if c]
 
 
-def wait_for_background() -> None:
-    """Block until every queued job has run (benchmarks)."""
-    _queue.join()
+def compute_part(inputs: Inputs, part: Part) -> object:
+    """One expensive part of the report, computed on `inputs`."""
+    kind = part[0]
+    if kind == "icc":
+        code = part[1]
+        label = measure_of(code, inputs.specs).label
+        return team.therapist_section(inputs.scores, code, label, inputs.names)
+    if kind == "model":
+        rr, outcome = part[1], part[2]
+        out_measure = team.measure(inputs.specs[outcome]) if outcome else None
+        return team.model_section(
+            inputs.pair(rr, outcome), measure_of(rr, inputs.specs), out_measure
+        )
+    if kind == "alpha":
+        answers = recent_answers(inputs.scope, inputs.present)
+        return team.alpha_section(answers, inputs.specs)
+    raise ValueError(f"no part {part!r}")
 
 
-def _store(fresh_key: str, last_key: str, value: object, forms: int) -> Entry:
-    entry = Entry(value, timezone.now(), forms)
+def part_keys(scope: TeamScope, states: list[InstrumentState], part: Part) -> tuple[str, str]:
+    """The cache keys of a part: for the current data, and its last result whatever the
+    data (shown, marked, while a job refits)."""
+    return cache_key(scope, states, *part), cache_key(scope, None, "last", *part)
+
+
+def store(scope: TeamScope, states: list[InstrumentState], part: Part, value: object) -> Entry:
+    fresh_key, last_key = part_keys(scope, states, part)
+    entry = Entry(value, timezone.now(), sum(s.administrations for s in states))
     cache.set(fresh_key, entry, CACHE_SECONDS)
     cache.set(last_key, entry, LAST_SECONDS)
     return entry
@@ -230,44 +263,27 @@ def _store(fresh_key: str, last_key: str, value: object, forms: int) -> Entry:
 def refreshed(
     scope: TeamScope,
     states: list[InstrumentState],
-    part: tuple[object, ...],
+    part: Part,
     compute: Callable[[], T],
     *,
     background: bool,
-    jobs: list[Callable[[], None]],
 ) -> Refreshed[T]:
     """The part's result for the current data, computed now (`background` False) or, when
-    missing, replaced by the last result for this scope and filters while a job appended to
-    `jobs` computes it (the caller starts the jobs with `start_background` once the page is
-    rendered, so they do not slow the request down)."""
-    forms = sum(s.administrations for s in states)
-    fresh_key = cache_key(scope, states, *part)
-    last_key = cache_key(scope, None, "last", *part)
+    missing, the last result for this scope and filters while a job computes it."""
+    fresh_key, last_key = part_keys(scope, states, part)
     hit = cache.get(fresh_key)
     if hit is not None:
         return Refreshed(hit.value, True, hit.computed_at)
     if not background:
-        entry = _store(fresh_key, last_key, compute(), forms)
+        entry = store(scope, states, part, compute())
         return Refreshed(entry.value, True, entry.computed_at)
-    lock_key = last_key + ":running"
-    # The job runs on another thread, where no language is active: word it in this request's.
-    language = translation.get_language()
-    if cache.add(lock_key, True, LOCK_SECONDS):
+    from outcomes.tasks import defer_refit  # tasks import this module
 
-        def job() -> None:
-            try:
-                with translation.override(language):
-                    value = compute()
-                _store(fresh_key, last_key, value, forms)
-            except Exception:
-                logger.exception("team analytics: background computation of %s failed", part)
-            finally:
-                cache.delete(lock_key)
-
-        jobs.append(job)
+    defer_refit(scope, part)
     last = cache.get(last_key)
     if last is None:
         return Refreshed(None, False)
+    forms = sum(s.administrations for s in states)
     return Refreshed(last.value, False, last.computed_at, forms - last.forms)
 
 

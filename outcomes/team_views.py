@@ -113,12 +113,6 @@ def _linked_rows(rows: list[tuple[int, list[str]]]) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every cell is escaped above
 
 
-def _measure(code: str, specs: dict[str, InstrumentSpec]) -> team.Measure:
-    if code in specs:
-        return team.measure(specs[code])
-    return team.Measure(code, code, True, "relationship")
-
-
 def _when(refreshed: team_selectors.Refreshed) -> str:
     if refreshed.computed_at is None:
         return ""
@@ -145,58 +139,46 @@ def _build(
     rr: str,
     outcome: str | None,
     icc: str,
-    jobs: list[Callable[[], None]],
 ) -> tuple[team.TeamReport, bool]:
-    """The report and whether every part of it is computed on the current data; parts that
-    are not append their background job to `jobs`."""
-    codes = list(dict.fromkeys(c for c in (rr, icc, outcome) if c))
-    scores = team_selectors.total_scores(scope, codes)
-    dyads = team_selectors.dyad_labels(scope)
-    names = dict(
-        zip(dyads["therapist_id"].to_list(), dyads["therapist_name"].to_list(), strict=True)
-    )
-    rr_measure = _measure(rr, specs)
-    icc_label = _measure(icc, specs).label
+    """The report and whether every part of it is computed on the current data; the large
+    parts that are not are deferred as jobs (outcomes/tasks.py)."""
+    inputs = team_selectors.Inputs(scope, states, specs, [rr, icc, outcome or ""])
+    scores, dyads = inputs.scores, inputs.dyads
+    rr_measure = team_selectors.measure_of(rr, specs)
+    icc_label = team_selectors.measure_of(icc, specs).label
     out_measure = team.measure(specs[outcome]) if outcome else None
-    pair = team.pair_frame(scores, rr, outcome)
+    pair = inputs.pair(rr, outcome)
+
+    def part(key: team_selectors.Part, background: bool) -> team_selectors.Refreshed:
+        return team_selectors.refreshed(
+            scope,
+            states,
+            key,
+            lambda: team_selectors.compute_part(inputs, key),
+            background=background,
+        )
 
     n_t, n_d, n_obs = team.therapist_counts(scores, icc)
     therapists, icc_fresh = _settle(
-        team_selectors.refreshed(
-            scope,
-            states,
+        part(
             ("icc", icc),
-            lambda: team.therapist_section(scores, icc, icc_label, names),
-            background=team.enough_for_model(n_t, n_d) and n_obs > team_selectors.SYNC_MAX_OBS,
-            jobs=jobs,
+            team.enough_for_model(n_t, n_d) and n_obs > team_selectors.SYNC_MAX_OBS,
         ),
         lambda: team.pending_therapist_section(scores, icc, icc_label),
     )
     n_t, n_d, n_obs = team.pair_counts(pair)
     model, model_fresh = _settle(
-        team_selectors.refreshed(
-            scope,
-            states,
+        part(
             ("model", rr, outcome),
-            lambda: team.model_section(pair, rr_measure, out_measure),
-            background=out_measure is not None
+            out_measure is not None
             and team.enough_for_model(n_t, n_d)
             and n_obs > team_selectors.SYNC_MAX_OBS,
-            jobs=jobs,
         ),
         lambda: team.pending_model_section(pair, rr_measure, out_measure),
     )
-    present = [s.code for s in states if s.code in specs]
     n_forms = sum(s.administrations for s in states if s.code in specs)
     alpha, alpha_fresh = _settle(
-        team_selectors.refreshed(
-            scope,
-            states,
-            ("alpha",),
-            lambda: team.alpha_section(team_selectors.recent_answers(scope, present), specs),
-            background=n_forms > team_selectors.SYNC_MAX_FORMS,
-            jobs=jobs,
-        ),
+        part(("alpha",), n_forms > team_selectors.SYNC_MAX_FORMS),
         lambda: team.pending_alpha_section(n_forms),
     )
     sessions = scores[["dyad_id", "session_number"]].drop_duplicates()
@@ -261,13 +243,12 @@ def team_analytics(request: HttpRequest) -> HttpResponse:
     rr = data["rr"] or team.RELATIONSHIP_CODES[0]
     icc = data["icc"] or team.RELATIONSHIP_CODES[0]
     # The whole report is cached only once every part of it is computed on the current data;
-    # until then each request rebuilds the quick parts and picks up what the background
-    # threads have finished.
+    # until then each request rebuilds the quick parts and picks up what the jobs have
+    # finished.
     key = cache_key(scope, states, "report", rr, outcome, icc)
     report = cache.get(key)
-    jobs: list[Callable[[], None]] = []
     if report is None:
-        report, complete = _build(scope, states, specs, rr=rr, outcome=outcome, icc=icc, jobs=jobs)
+        report, complete = _build(scope, states, specs, rr=rr, outcome=outcome, icc=icc)
         if complete:
             cache.set(key, report, team_selectors.CACHE_SECONDS)
     context.update(
@@ -284,7 +265,4 @@ def team_analytics(request: HttpRequest) -> HttpResponse:
         detail=f"team analytics: {report.n_dyads} dyads, therapist {scope.therapist_id or 'all'}, "
         f"sessions {scope.date_from or 'any'} to {scope.date_to or 'any'}",
     )
-    response = render(request, "outcomes/team_analytics.html", context)
-    for job in jobs:
-        team_selectors.start_background(job)
-    return response
+    return render(request, "outcomes/team_analytics.html", context)

@@ -32,13 +32,23 @@ def _fast_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _no_random_ratelimit_purge(monkeypatch):
-    """One counted request in 500 also deletes expired counters (clinic/ratelimit.py): a
-    write that tests counting or failing a request's statements would meet by chance. Its
-    odds become nil here; test_ratelimit.py calls the purge itself."""
-    from clinic import ratelimit
+def _shared_cache_emptied(request, django_db_blocker):
+    """The cache is a table (CACHE_URL's default) and so are Procrastinate's queues (models
+    Django does not manage): a test's rollback empties them, but the flush after a
+    transactional test leaves them alone, so they are emptied here (a job left behind would
+    be run by the next test's worker)."""
+    yield
+    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+        from django.core.cache import cache
+        from django.db import connection
 
-    monkeypatch.setattr(ratelimit, "_PURGE_ONE_IN", 2**62)
+        with django_db_blocker.unblock():
+            cache.clear()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "TRUNCATE procrastinate_jobs, procrastinate_events, "
+                    "procrastinate_periodic_defers, procrastinate_workers CASCADE"
+                )
 
 
 @pytest.fixture(autouse=True)

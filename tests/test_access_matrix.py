@@ -133,6 +133,7 @@ MATRIX: list[Case] = [
     Case("export_fhir_responses", lambda p: [], "get", _everyone(200)),
     Case("export_fhir_questionnaire", lambda p: ["RRI-C", "1"], "get", _everyone(200)),
     Case("audit_log", lambda p: [], "get", _everyone(403, admin_a=200)),
+    Case("job_health", lambda p: [], "get", _everyone(403, admin_a=200)),
     Case("staff_list", lambda p: [], "get", _everyone(403, admin_a=200)),
     Case("staff_list", lambda p: [], "post", _everyone(403, admin_a=302)),
     Case("staff_new", lambda p: [], "get", _everyone(403, admin_a=200)),

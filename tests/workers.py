@@ -68,10 +68,11 @@ def wait_until(check: Callable[[], object], *, seconds: float = 20, what: str = 
         time.sleep(0.1)
 
 
-def _workers() -> int:
-    """Registered workers: a row appears once a worker has started and beats its heart."""
+def _newest_worker() -> int:
+    """The newest registered worker's id: a row appears once a worker has started and beats
+    its heart (counting rows would not do: a starting worker removes those of dead ones)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM procrastinate_workers")
+        cursor.execute("SELECT coalesce(max(id), 0) FROM procrastinate_workers")
         return cursor.fetchone()[0]
 
 
@@ -85,7 +86,7 @@ def start_worker(transactional_db, tmp_path) -> Iterator[Callable[..., Worker]]:
 
     def start(*, queues: list[str] | None = None, env: dict[str, str] | None = None) -> Worker:
         name = f"test-worker-{len(started) + 1}"
-        before = _workers()
+        before = _newest_worker()
         log = tmp_path / f"{name}.log"
         command = [sys.executable, str(MANAGE), "procrastinate", "worker", "--name", name]
         if queues:
@@ -98,7 +99,7 @@ def start_worker(transactional_db, tmp_path) -> Iterator[Callable[..., Worker]]:
         worker = Worker(name, process, log)
         started.append(worker)
         deadline = time.monotonic() + START_SECONDS
-        while _workers() < before + 1:
+        while _newest_worker() <= before:
             if process.poll() is not None or time.monotonic() > deadline:
                 worker.kill()
                 pytest.fail(f"worker {name} did not start:\n{worker.output()}")

@@ -2,6 +2,7 @@
 
 from clinic.models.audit import AccessLog, StaffSecurityEvent
 from clinic.models.care import Client, Dyad, TherapySession
+from clinic.models.jobs import JobError
 from clinic.models.ratelimit import RateLimitBucket
 from clinic.models.tenancy import Clinic, StaffMember, Supervision
 
@@ -10,6 +11,7 @@ __all__ = [
     "Client",
     "Clinic",
     "Dyad",
+    "JobError",
     "RateLimitBucket",
     "StaffMember",
     "StaffSecurityEvent",

@@ -115,3 +115,19 @@ def test_a_missing_reference_is_computed_once_on_first_read(
     assert ClinicReference.objects.filter(clinic=clinic, instrument_code="RRI-T").exists()
     with django_assert_max_num_queries(1):
         assert stored_clinic_references(clinic, ["RRI-T"])["RRI-T"] == first
+
+
+def test_the_hourly_job_refreshes_every_clinic(clinic_history):
+    from outcomes.tasks import refresh_every_clinic_reference
+
+    clinic = clinic_history.clinic_a
+    refresh_clinic_references(clinic.pk)
+    ClinicReference.objects.filter(clinic=clinic).update(first_session_scores=[], alpha=None)
+    assert refresh_every_clinic_reference(timestamp=0) >= 2  # both persona clinics
+    for code in ("RRI-C", "RRI-T", "SESSION-CHECK"):
+        firsts, alpha = _direct(clinic, code)
+        row = ClinicReference.objects.get(clinic=clinic, instrument_code=code, scale="total")
+        assert sorted(row.first_session_scores) == firsts
+        assert row.alpha == pytest.approx(alpha)
+    refresh_every_clinic_reference(timestamp=0)  # twice: the same rows, none added
+    assert ClinicReference.objects.filter(clinic=clinic, instrument_code="RRI-C").count() == 1

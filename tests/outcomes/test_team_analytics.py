@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import gc
 import html
 import json
 import re
@@ -553,15 +554,33 @@ def test_alpha_equals_a_hand_computation(personas, login):
 
 def _count(http, query=""):
     """The request's queries, leaving out the session middleware's bookkeeping (it saves the
-    session when the idle timer needs refreshing, which depends on the clock, not the page)."""
+    session when the idle timer needs refreshing, which depends on the clock, not the page)
+    and the database cache's reads and writes (a fixed handful per part, none with
+    CACHE_URL=redis://; test_cache_reads_and_writes_are_few pins them)."""
     with CaptureQueriesContext(connection) as ctx:
         response = http.get(URL + query)
     assert response.status_code == 200
     return [
         q
         for q in ctx.captured_queries
-        if "django_session" not in q["sql"] and "SAVEPOINT" not in q["sql"]
+        if "django_session" not in q["sql"]
+        and "SAVEPOINT" not in q["sql"]
+        and '"dyad_cache"' not in q["sql"]
     ]
+
+
+def test_cache_reads_and_writes_are_few(pool_clinic, login):
+    """Cold: the report and its three parts are looked up, then the parts (fresh and last)
+    and the report are written, three statements each. Warm: one read."""
+    http = login("admin_a")
+
+    def cache_queries():
+        with CaptureQueriesContext(connection) as ctx:
+            assert http.get(URL).status_code == 200
+        return [q["sql"] for q in ctx.captured_queries if '"dyad_cache"' in q["sql"]]
+
+    assert len(cache_queries()) == 4 + 7 * 3
+    assert len(cache_queries()) == 1
 
 
 # user, TOTP devices, membership, visible therapists, instrument specs, the scope's state,
@@ -692,27 +711,47 @@ def test_page_has_no_inline_script_or_style(pool_clinic, login):
     assert 'data-figure="figure-pooled"' in body and "vendor/plotly/plotly.min.js" in body
 
 
-# --- Large clinics: models and alpha are computed in the background --------------------------
+# --- Large clinics: models and alpha are fitted by jobs (outcomes/tasks.py) -----------------
 
 
 @pytest.fixture
-def background(monkeypatch):
-    """Every part counts as large; background jobs are collected instead of threaded."""
+def large(monkeypatch):
+    """Every part counts as large, so the page defers its fits as jobs."""
     from outcomes import team_selectors
 
-    jobs = []
     monkeypatch.setattr(team_selectors, "SYNC_MAX_OBS", 0)
     monkeypatch.setattr(team_selectors, "SYNC_MAX_FORMS", 0)
-    monkeypatch.setattr(team_selectors, "start_background", jobs.append)
-    return jobs
 
 
-def _run(jobs):
-    while jobs:
-        jobs.pop(0)()
+def _refits(status="todo"):
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    return list(
+        ProcrastinateJob.objects.filter(
+            task_name="outcomes.refit_team_part", status=status
+        ).values_list("args", flat=True)
+    )
 
 
-def test_large_clinic_never_waits_for_a_model(therapist_clinic, login, background):
+def _run_jobs_here():
+    """Run the queued jobs in this process (a worker without its own process), so a test can
+    patch what they call; the test must be transactional, the worker has its own
+    connection."""
+    from procrastinate.contrib.django import app
+
+    # The worker's own connector, as `manage.py procrastinate worker` uses (Django's
+    # connection hands JSON columns back as text).
+    with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+        worker_app.run_worker(
+            wait=False, queues=["analytics"], install_signal_handlers=False, listen_notify=False
+        )
+    gc.collect()  # closes the connections of the worker's finished threads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_clinic_never_waits_for_a_model(therapist_clinic, login, large, start_worker):
+    from tests.workers import wait_until
+
     http = login("admin_a")
     body = html.unescape(http.get(URL).content.decode())
     # The quick sections are there; the slow ones say they are being computed.
@@ -720,16 +759,19 @@ def test_large_clinic_never_waits_for_a_model(therapist_clinic, login, backgroun
     for part in ("icc", "model", "alpha"):
         assert f'id="{part}-pending"' in body
     assert "Fitting the three-level model of RRI-C totals on 60 sessions" in body
-    assert len(background) == 3
+    assert sorted(a["part"][0] for a in _refits()) == ["alpha", "icc", "model"]
     http.get(URL)
-    assert len(background) == 3  # one run per part at a time
+    assert len(_refits()) == 3  # one queued fit per part, however many views
 
-    _run(background)
+    worker = start_worker(queues=["analytics"])  # a real worker process fits them
+    wait_until(lambda: len(_refits("succeeded")) == 3, seconds=60, what="the three fits")
+    worker.stop()
     body = html.unescape(http.get(URL).content.decode())
     assert float(_stat(body, "Therapist ICC")) > 0.2
     assert 'id="model-table"' in body and 'id="alpha-table"' in body
     assert "pending" not in body and "stale" not in body
     assert not any('"rri_forms_score"' in q["sql"] for q in _count(http))  # whole report cached
+    assert _refits() == []
 
     # New forms: the last results stay on the page, marked, while the update runs.
     dyad = TherapySession.objects.filter(dyad__client__code="T0-0").first().dyad
@@ -739,40 +781,63 @@ def test_large_clinic_never_waits_for_a_model(therapist_clinic, login, backgroun
     rate(session, "RRI-C", 1)
     rate(session, "SESSION-CHECK", 2)
     body = html.unescape(http.get(URL).content.decode())
-    assert len(background) == 3
+    assert len(_refits()) == 3
     for part in ("icc", "model", "alpha"):
         assert f'id="{part}-stale"' in body
     assert "before the newest 2 forms; an update that includes them is being computed" in body
     assert _stat(body, "Observations (sessions)") == "60"  # the previous fit, shown as such
     assert "This selection: 12 dyads, 61 sessions" in body  # the quick parts are current
 
-    _run(background)
+    start_worker(queues=["analytics"])
+    wait_until(lambda: len(_refits("succeeded")) == 6, seconds=60, what="the three refits")
     body = html.unescape(http.get(URL).content.decode())
     assert "stale" not in body
     assert _stat(body, "Observations (sessions)") == "61"
 
 
-def test_a_failed_background_job_frees_its_part(therapist_clinic, login, background, monkeypatch):
+@pytest.mark.django_db(transaction=True)
+def test_a_job_fits_each_change_of_the_data_once(therapist_clinic, login, large, monkeypatch):
+    """A refit queued while another fitted the same data finds the result and skips."""
+    fits = []
+    real = team.therapist_section
+    monkeypatch.setattr(team, "therapist_section", lambda *a: fits.append(1) or real(*a))
+    http = login("admin_a")
+    http.get(URL)
+    _run_jobs_here()
+    assert len(fits) == 1
+    # A second app process that read the old state just before the result landed queues
+    # the same fit again: the job skips it.
+    from outcomes.tasks import refit_team_part
+
+    (icc_args,) = [a for a in _refits("succeeded") if a["part"][0] == "icc"]
+    assert refit_team_part(**icc_args) == "skipped: already fitted on this data"
+    assert len(fits) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_fit_shows_pending_and_is_queued_again(
+    therapist_clinic, login, large, monkeypatch
+):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(team, "therapist_section", broken)
     http = login("admin_a")
     http.get(URL)
-    _run(background)  # logs the error instead of raising
+    _run_jobs_here()
+    assert len(_refits("failed")) == 1
     body = html.unescape(http.get(URL).content.decode())
     assert 'id="icc-pending"' in body
-    assert len(background) == 1  # the lock was released, so it is tried again
+    assert [a["part"] for a in _refits()] == [["icc", "RRI-C"]]  # the next view asks again
 
 
-def test_background_jobs_run_in_a_thread():
-    import threading
-
-    from outcomes import team_selectors
-
-    done = threading.Event()
-    team_selectors.start_background(done.set)
-    assert done.wait(5)
+def test_refits_are_queued_once_per_scope_and_part(therapist_clinic, login, large, personas):
+    login("admin_a").get(URL)
+    login("admin_a").get(URL + "?icc=RRI-C")  # same scope and parts: nothing new
+    assert len(_refits()) == 3
+    # Another scope: one therapist's dyads are too few for the models, so only alpha waits.
+    login("admin_a").get(URL + "?therapist=" + str(therapist_clinic[0].pk))
+    assert sorted(a["part"][0] for a in _refits()) == ["alpha", "alpha", "icc", "model"]
 
 
 def test_table_cells_are_escaped(pool_clinic, login):
