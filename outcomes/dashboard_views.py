@@ -26,6 +26,7 @@ from clinic.models import AccessLog, Dyad
 from clinic.selectors import caseload
 from outcomes import dashboards, selectors
 from outcomes.dashboards import DatedAlert, Window, trend_arrow
+from rri_forms.selectors import reminder_states
 
 # --- Therapist home ------------------------------------------------------------------
 
@@ -214,6 +215,8 @@ def therapist_home(request: HttpRequest) -> HttpResponse:
         detail=f"therapist home: {len(dyads)} dyads ({status})",
     )
     attention_count = sum(r.needs_attention for r in rows)
+    emailing = reminder_states(ids)
+    reminders = [(d, emailing[d.pk]) for d in dyads if d.pk in emailing]
     if attention:
         rows = [r for r in rows if r.needs_attention]
 
@@ -247,6 +250,7 @@ def therapist_home(request: HttpRequest) -> HttpResponse:
             "window_days": dashboards.ALERT_WINDOW_DAYS,
             "overdue_days": dashboards.OVERDUE_DAYS,
             "trend_sessions": dashboards.TREND_SESSIONS,
+            "reminders": reminders,
         },
     )
 

@@ -13,6 +13,7 @@ from clinic.models import AccessLog
 from outcomes import selectors
 from outcomes.dyad_report import build_dyad_report
 from outcomes.references import total_reference
+from rri_forms.selectors import reminder_states
 
 
 @login_required
@@ -46,5 +47,6 @@ def dyad_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "has_charts": any(chart.figure for chart in report.charts),
             "can_write": access.can_write_dyad(request.user, dyad),
             "end_form": EndDyadForm(initial={"ended_on": dyad.clinic.today()}),
+            "reminders": [(dyad, s) for s in reminder_states([dyad.pk]).values()],
         },
     )
