@@ -232,3 +232,14 @@ def test_session_page_home_and_dyad_page_show_delivery(personas, login):
     for page in (reverse("therapist_home"), reverse("dyad_detail", args=[personas.dyad_a1.pk])):
         body = http.get(page).content.decode()
         assert "reminder 1 failed: 550 5.1.1 Mailbox unavailable" in body, page
+
+
+def test_postgres_refuses_a_second_email_with_the_same_number(personas):
+    from django.db import IntegrityError, transaction
+
+    link = emailed_link(personas)
+    LinkEmail.objects.create(link=link, number=1, origin="https://x.example")
+    with pytest.raises(IntegrityError, match="link_email_once_per_number"), transaction.atomic():
+        LinkEmail.objects.create(link=link, number=1, origin="https://x.example")
+    with pytest.raises(IntegrityError, match="link_email_number_range"), transaction.atomic():
+        LinkEmail.objects.create(link=link, number=3, origin="https://x.example")
