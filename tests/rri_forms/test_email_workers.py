@@ -16,7 +16,6 @@ from rri_forms.models import ClientLink, ClinicFormSettings, LinkEmail
 from rri_forms.models.links import hash_token
 from rri_forms.services.links import link_email
 from rri_forms.tasks import queue_reminders
-from tests.smtp_sink import smtp_sink  # noqa: F401  (fixture)
 from tests.workers import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
