@@ -182,6 +182,7 @@ def deliver(email_id: int, *, last_try: bool, retry_at: datetime.datetime | None
             message = render(email)
             email.attempts += 1
             try:
+                connection.open()  # opened here, so send_messages leaves QUIT to `finally`
                 connection.send_messages([message])
             except (smtplib.SMTPException, OSError) as exc:
                 error, permanent = _smtp_failure(exc)

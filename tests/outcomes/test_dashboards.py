@@ -354,9 +354,10 @@ def _caseload(therapist, n: int) -> None:
 
 # A warm view. Therapist home: session, user, staff member, dyads, instrument specs, the scores
 # version, totals, newest administrations, risk answers, client links, session counts and the
-# access-log row. The supervisor dashboard adds the TOTP device and the visible therapists, and
-# reads the placeholder-instrument notice after its dyads.
-PAGE_QUERIES = {"therapist_home": 12, "supervisor_dashboard": 15}
+# access-log row, then the emails of open links (reminders, failures). The supervisor dashboard
+# has all but the emails, adds the TOTP device and the visible therapists, and reads the
+# placeholder-instrument notice after its dyads.
+PAGE_QUERIES = {"therapist_home": 13, "supervisor_dashboard": 15}
 
 
 @pytest.mark.parametrize("page", ["therapist_home", "supervisor_dashboard"])

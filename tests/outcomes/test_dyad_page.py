@@ -160,8 +160,8 @@ def test_gaps_and_missing_rater_render(clinic_history, login):
 # A warm view (the clinic reference cached): session, user, TOTP device, staff member, dyad,
 # the access-log row, instrument specs, scores, three clinic-reference freshness checks (one per
 # instrument without reference values: RRI-C, RRI-T, SESSION-CHECK), risk answers, client links
-# and the sessions list.
-DYAD_PAGE_QUERIES = 14
+# the sessions list and the emails of open links (reminders, failures).
+DYAD_PAGE_QUERIES = 15
 
 
 def test_query_count_does_not_grow_with_sessions(clinic_history, login, django_assert_num_queries):

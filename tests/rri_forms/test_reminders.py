@@ -175,6 +175,9 @@ class RefusingBackend:
     def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
         pass
 
+    def open(self) -> None:
+        pass
+
     def send_messages(self, messages):  # type: ignore[no-untyped-def]
         raise self.error({"robin@example.org": (550, b"5.1.1 Mailbox unavailable")})
 
