@@ -235,7 +235,8 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     back_url = (
         reverse("dyad_detail", args=[back])
         if back
-        and back.isdigit()
+        and back.isascii()
+        and back.isdigit()  # "¹".isdigit() is true too
         and access.dyads_visible_to(request.user).filter(pk=back).exists()
         else reverse("home")
     )
