@@ -38,6 +38,7 @@ class Client(models.Model):
     reminders_off = models.BooleanField(
         _("no email reminders"),
         default=False,
+        db_default=False,
         help_text=_("The client gets form links only when staff send them, never reminders."),
     )
     # A legal or clinical reason to keep the record: erasure is refused while it is set.

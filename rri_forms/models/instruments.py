@@ -170,13 +170,17 @@ class ClinicFormSettings(models.Model):
         _("days a therapist may correct their forms"), default=7
     )
     # Reminders by email to a client whose link is still open (rri_forms/tasks.py).
-    reminder_count = models.PositiveSmallIntegerField(_("email reminders"), default=0)
+    reminder_count = models.PositiveSmallIntegerField(_("email reminders"), default=0, db_default=0)
     reminder_after_hours = models.PositiveSmallIntegerField(
-        _("hours between the link and each reminder"), default=24
+        _("hours between the link and each reminder"), default=24, db_default=24
     )
     # No reminder goes out from quiet_from_hour until quiet_until_hour, clinic time.
-    quiet_from_hour = models.PositiveSmallIntegerField(_("quiet from (hour)"), default=21)
-    quiet_until_hour = models.PositiveSmallIntegerField(_("quiet until (hour)"), default=8)
+    quiet_from_hour = models.PositiveSmallIntegerField(
+        _("quiet from (hour)"), default=21, db_default=21
+    )
+    quiet_until_hour = models.PositiveSmallIntegerField(
+        _("quiet until (hour)"), default=8, db_default=8
+    )
 
     class Meta:
         verbose_name = _("clinic form settings")

@@ -61,7 +61,7 @@ class ClientLink(models.Model):
     session = models.ForeignKey(TherapySession, on_delete=models.PROTECT, related_name="links")
     token_hash = models.CharField(max_length=64, unique=True)
     # Derives the token with the SECRET_KEY (token_from_seed); blank on links issued before.
-    token_seed = models.CharField(max_length=2 * TOKEN_BYTES, blank=True)
+    token_seed = models.CharField(max_length=2 * TOKEN_BYTES, blank=True, default="", db_default="")
     instrument_ids = models.JSONField(help_text=_("Instrument versions the client is asked for."))
     created_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
