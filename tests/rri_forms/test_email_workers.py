@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 
+import psycopg
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -16,6 +17,7 @@ from rri_forms.models import ClientLink, ClinicFormSettings, LinkEmail
 from rri_forms.models.links import hash_token
 from rri_forms.services.links import link_email
 from rri_forms.tasks import queue_reminders
+from tests.workers import test_database_url as worker_database_url
 from tests.workers import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -158,15 +160,31 @@ def test_two_workers_queue_each_reminder_once(personas, start_worker, smtp_sink)
     ClientLink.objects.filter(pk__in=links).update(created_at=two_hours_ago)
     LinkEmail.objects.update(status="sent", sent_at=two_hours_ago, created_at=two_hours_ago)
     ProcrastinateJob.objects.all().delete()
-    start_worker(env=smtp_sink.env)
-    start_worker(env=smtp_sink.env)
-    scans = [queue_reminders.defer(timestamp=0) for _ in range(8)]  # both pick them up
+    # Only the scans deferred below run: the periodic one is moved out of the way.
+    env = {**smtp_sink.env, "REMINDER_SCAN_CRON": "0 0 1 1 *"}
+    first = start_worker(env=env)
+    second = start_worker(env=env)
+    # Another transaction holds reminder 1 of one link, uncommitted: each scan that reaches
+    # that link waits for it. Both scans are then running at once, one in each worker.
+    with psycopg.connect(worker_database_url()) as blocker:
+        blocker.execute(
+            "INSERT INTO rri_forms_linkemail (link_id, number, origin, status, attempts,"
+            " last_error, created_at) VALUES (%s, 1, 'x', 'queued', 0, '', now())",
+            [links[0]],
+        )
+        scans = [queue_reminders.defer(timestamp=0) for _ in range(2)]
+        wait_until(
+            lambda: ProcrastinateJob.objects.filter(pk__in=scans, status="doing").count() == 2,
+            what=f"both scans to run:\n{first.output()}\n{second.output()}",
+        )
+        blocker.rollback()  # now both race for that link's reminder
     wait_until(
-        lambda: ProcrastinateJob.objects.filter(pk__in=scans, status="succeeded").count() == 8,
+        lambda: ProcrastinateJob.objects.filter(pk__in=scans, status="succeeded").count() == 2,
         what="the scans",
     )
     wait_until(
         lambda: LinkEmail.objects.filter(number=1, status="sent").count() == 12,
+        seconds=40,
         what="the reminders to be sent",
     )
     with connection.cursor() as cursor:
@@ -174,7 +192,7 @@ def test_two_workers_queue_each_reminder_once(personas, start_worker, smtp_sink)
             "SELECT count(DISTINCT worker_id) FROM procrastinate_jobs WHERE id = ANY(%s)",
             [scans],
         )
-        assert cursor.fetchone()[0] == 2, "both workers ran scans"
+        assert cursor.fetchone()[0] == 2, "each worker ran one scan"
     assert LinkEmail.objects.filter(number=1).count() == 12
     assert sorted(m["To"] for m in smtp_sink.messages) == sorted(
         f"client{i}@example.org" for i in range(12)
