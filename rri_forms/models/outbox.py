@@ -27,7 +27,10 @@ class LinkEmail(models.Model):
         # The reminder's conditions no longer held when its turn came (link used, expired…).
         SKIPPED = "skipped", _("not needed")
 
-    link = models.ForeignKey(ClientLink, on_delete=models.CASCADE, related_name="emails")
+    # Indexed by link_email_once_per_number, which leads with it.
+    link = models.ForeignKey(
+        ClientLink, on_delete=models.CASCADE, related_name="emails", db_index=False
+    )
     # 0: the email carrying the link; 1 and 2: the reminders that follow it.
     number = models.PositiveSmallIntegerField(default=0)
     # Scheme and host the link's URL is built on, taken from the request that emailed it.
