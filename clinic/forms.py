@@ -32,6 +32,11 @@ class ClientEditForm(forms.Form):
     email = forms.EmailField(
         label=_("Email (optional)"), required=False, help_text=_("Used only to send form links.")
     )
+    reminders_off = forms.BooleanField(
+        label=_("No email reminders"),
+        required=False,
+        help_text=Client._meta.get_field("reminders_off").help_text,
+    )
 
 
 class NewDyadForm(forms.Form):
@@ -52,6 +57,7 @@ class ClientDyadForm(ClientEditForm, NewDyadForm):
     """A new client and their first dyad."""
 
     field_order = ["code", "display_name", "email", "therapist", "started_on"]
+    reminders_off = None  # set on the client's page once they have one
 
 
 class SessionForm(forms.Form):

@@ -7,8 +7,8 @@ later app adds), so a new table of client data is covered without anyone remembe
 register it, and clinic needs no import of the apps that depend on it. Left out of that
 walk: the access log (exported separately; kept on erasure: it is the record of who read
 what) and the append-only history tables (kept; see docs/security.md "Privacy requests").
-Columns ending in `_hash` or `_digest` (link token hashes, answer digests) are never
-exported.
+Columns ending in `_hash`, `_digest` or `_seed` (link token hashes and seeds, answer
+digests) are never exported.
 
 Views log each request in the access log (action PRIVACY or EXPORT) in the same
 transaction as the change.
@@ -39,7 +39,7 @@ from clinic.integrity import readable_integrity_errors
 from clinic.models import AccessLog, Client, StaffMember
 from clinic.spreadsheet import spreadsheet_safe
 
-EXCLUDED_SUFFIXES = ("_hash", "_digest")
+EXCLUDED_SUFFIXES = ("_hash", "_digest", "_seed")
 PSEUDONYM_PREFIX = "ERASED-"
 
 
@@ -153,8 +153,8 @@ client.json  all tables below in one JSON document
 csv/*.csv    one CSV file per table (UTF-8, comma-separated, first line = column names)
 
 Tables: {tables}.
-Identifiers (*_id) refer to rows of the other tables. Client link token hashes and
-answer digests are left out: they are security values, not information about the client.
+Identifiers (*_id) refer to rows of the other tables. Client link token hashes and seeds
+and answer digests are left out: they are security values, not information about the client.
 "access_log_about_client" lists when staff opened this client's records.
 The change history (append-only audit tables) also holds earlier versions of these rows;
 it is kept for the audit trail and is not part of this export.

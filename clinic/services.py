@@ -51,7 +51,13 @@ def client_create_with_dyad(
 
 @transaction.atomic
 def client_update(
-    *, actor_user: AbstractBaseUser, client: Client, code: str, display_name: str, email: str
+    *,
+    actor_user: AbstractBaseUser,
+    client: Client,
+    code: str,
+    display_name: str,
+    email: str,
+    reminders_off: bool = False,
 ) -> Client:
     """Correct a client's code, first name or email. A pseudonymised client stays so."""
     actor = require_staff(actor_user)
@@ -65,9 +71,10 @@ def client_update(
     client.code = code.strip()
     client.display_name = display_name.strip()
     client.email = email.strip()
+    client.reminders_off = reminders_off
     client.full_clean()
     with readable_integrity_errors(Client):
-        client.save(update_fields=["code", "display_name", "email"])
+        client.save(update_fields=["code", "display_name", "email", "reminders_off"])
     return client
 
 

@@ -270,6 +270,15 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Dyad <no-reply@localhost>")
+# Emails are sent by worker jobs (rri_forms/tasks.py), never inside a request.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)  # seconds before a silent mail server is a failure
+EMAIL_ATTEMPTS = env_int("EMAIL_ATTEMPTS", 6)  # tries of one email before it is marked failed
+# Back-off between tries: base**1, base**2, … seconds (8 → 8 s, 64 s, 8.5 min, 68 min, 9 h).
+EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 8)
+# How often a worker looks for due reminders (cron; a sixth field counts seconds).
+REMINDER_SCAN_CRON = env_str("REMINDER_SCAN_CRON", "*/5 * * * *")
+# Length of the "hour" in the reminder settings: 3600, shortened only by tests.
+REMINDER_HOUR_SECONDS = env_int("REMINDER_HOUR_SECONDS", 3600)
 
 # --- Logging: no clinical data; requests are logged by the proxy ----------------------
 LOGGING = {

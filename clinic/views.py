@@ -260,7 +260,12 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     client = access.get_client_for_write(request.user, pk)
     form = ClientEditForm(
         request.POST or None,
-        initial={"code": client.code, "display_name": client.display_name, "email": client.email},
+        initial={
+            "code": client.code,
+            "display_name": client.display_name,
+            "email": client.email,
+            "reminders_off": client.reminders_off,
+        },
     )
     back = request.GET.get("dyad")
     back_url = (

@@ -33,6 +33,7 @@ from outcomes.acknowledgements import acknowledgements_for
 from outcomes.analytics.alerts import needs_action
 from outcomes.dashboards import DatedAlert, Window, trend_arrow
 from outcomes.models import AlertAcknowledgement
+from rri_forms.selectors import reminder_states
 
 Acknowledged = dict[tuple[int, str], AlertAcknowledgement]  # (session number, kind) -> ack
 
@@ -283,6 +284,8 @@ def therapist_home(request: HttpRequest) -> HttpResponse:
         detail=f"therapist home: {len(dyads)} dyads ({status})",
     )
     attention_count = sum(r.needs_attention for r in rows)
+    emailing = reminder_states(ids)
+    reminders = [(d, emailing[d.pk]) for d in dyads if d.pk in emailing]
     if attention:
         rows = [r for r in rows if r.needs_attention]
 
@@ -316,6 +319,7 @@ def therapist_home(request: HttpRequest) -> HttpResponse:
             "window_days": dashboards.ALERT_WINDOW_DAYS,
             "overdue_days": dashboards.OVERDUE_DAYS,
             "trend_sessions": dashboards.TREND_SESSIONS,
+            "reminders": reminders,
         },
     )
 

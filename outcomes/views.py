@@ -33,6 +33,7 @@ from outcomes.analytics.alerts import Alert, needs_action
 from outcomes.dyad_report import build_dyad_report
 from outcomes.references import total_references
 from rri_forms.instrument_spec import InstrumentSpec
+from rri_forms.selectors import reminder_states
 
 # Entries are keyed by the data they were built from, so they are never stale; the lifetime
 # only bounds how long an entry nobody asks for again is kept.
@@ -143,6 +144,7 @@ def dyad_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sessions_html": analytics.sessions_html,
             "can_write": can_write,
             "end_form_html": _end_form_html(dyad) if can_write and dyad.is_active else "",
+            "reminders": [(dyad, s) for s in reminder_states([dyad.pk]).values()],
         },
     )
 

@@ -99,4 +99,4 @@ class ClientLinkAdmin(admin.ModelAdmin):
     list_display = ["session", "created_at", "expires_at", "used_at", "revoked_at"]
     list_filter = ["session__dyad__clinic"]
     raw_id_fields = ["session", "created_by"]
-    exclude = ["token_hash"]
+    exclude = ["token_hash", "token_seed"]

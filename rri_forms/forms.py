@@ -50,6 +50,27 @@ class FormSettingsForm(forms.Form):
             "which names international emergency numbers."
         ),
     )
+    reminder_count = forms.TypedChoiceField(
+        label=_("Email reminders while a client's forms are open"),
+        choices=[(0, _("None")), (1, _("One reminder")), (2, _("Two reminders"))],
+        coerce=int,
+        help_text=_(
+            "Only for links sent by email, never after the client answered or the link "
+            "expired, and never to a client who opted out. Reminders carry no clinical content."
+        ),
+    )
+    reminder_after_hours = forms.IntegerField(
+        label=_("Each reminder follows after (hours)"), min_value=1, max_value=24 * 30
+    )
+    quiet_from_hour = forms.IntegerField(
+        label=_("No reminders from (hour, clinic time)"), min_value=0, max_value=23
+    )
+    quiet_until_hour = forms.IntegerField(
+        label=_("until (hour, clinic time)"),
+        min_value=0,
+        max_value=23,
+        help_text=_("For example 21 until 8. The same hour twice means no quiet hours."),
+    )
 
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -82,4 +103,8 @@ FIELDS = [
     "link_lifetime_hours",
     "correction_days",
     "crisis_message",
+    "reminder_count",
+    "reminder_after_hours",
+    "quiet_from_hour",
+    "quiet_until_hour",
 ]

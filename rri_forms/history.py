@@ -1,8 +1,8 @@
 """Append-only change history of completed forms and client links (django-pghistory).
 
 Same set-up as clinic/history.py (inserts, updates and deletes, context in the row,
-UPDATE/DELETE on the event tables refused by a trigger). ClientLink's token hash is not
-copied: the history needs no secret, even a hashed one.
+UPDATE/DELETE on the event tables refused by a trigger). ClientLink's token hash and seed are
+not copied: the history needs no secret, even a hashed one.
 
 Inserts of Administration, Answer and Score are recorded by one statement-level trigger
 per INSERT statement (a transition table copied into the event table in one INSERT …
@@ -76,7 +76,7 @@ AdministrationEvent = track(Administration, insert=_StatementInsertEvent())
 AnswerEvent = track(Answer, insert=_StatementInsertEvent())
 ScoreEvent = track(Score, insert=_StatementInsertEvent())
 AdministrationCorrectionEvent = track(AdministrationCorrection)
-ClientLinkEvent = track(ClientLink, exclude=["token_hash"])
+ClientLinkEvent = track(ClientLink, exclude=["token_hash", "token_seed"])
 
 _administration_dyad = live_or_recorded(
     Administration, AdministrationEvent, "dyad_id", 'e."administration_id"'

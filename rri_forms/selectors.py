@@ -6,9 +6,10 @@ import threading
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.fields import ArrayField
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.fields import CharField
+from django.utils import timezone
 
 from clinic.models import Clinic, TherapySession
 from clinic.rows import columns, fetch_instance
@@ -18,6 +19,7 @@ from rri_forms.models import (
     ClientLink,
     ClinicFormSettings,
     Instrument,
+    LinkEmail,
     Score,
 )
 
@@ -149,3 +151,49 @@ def session_forms(session: TherapySession) -> SessionForms:
         wanted = settings.codes_for(rater, session.number) if session.attended else []
         result.pending[rater] = [i for i in current_instruments(wanted) if i.code not in codes]
     return result
+
+
+def session_emails(session: TherapySession) -> list[LinkEmail]:
+    """Every email of the session's links, newest link first: the delivery record."""
+    return list(
+        LinkEmail.objects.filter(link__session=session)
+        .select_related("link")
+        .order_by("-link__created_at", "number")
+    )
+
+
+@dataclass
+class ReminderState:
+    """The newest emailed link of a dyad: its reminders so far and any failed email."""
+
+    sent: int = 0
+    queued: int = 0
+    failed: list[LinkEmail] = field(default_factory=list)
+
+
+def reminder_states(dyad_ids: list[int]) -> dict[int, ReminderState]:
+    """Per dyad, the emails of its links still waiting for the client (one query)."""
+    states: dict[int, ReminderState] = {}
+    rows = (
+        LinkEmail.objects.filter(
+            link__session__dyad_id__in=dyad_ids,
+            link__revoked_at__isnull=True,
+            link__used_at__isnull=True,
+            link__expires_at__gt=timezone.now(),
+        )
+        .annotate(dyad_id=F("link__session__dyad_id"))
+        .only("number", "status", "last_error", "retry_at", "link_id")
+        .order_by("number")
+    )
+    for email in rows:
+        state = states.setdefault(email.dyad_id, ReminderState())
+        if email.status == LinkEmail.Status.FAILED:
+            state.failed.append(email)
+        elif email.is_reminder and email.status == LinkEmail.Status.SENT:
+            state.sent += 1
+        elif email.is_reminder and email.status in (
+            LinkEmail.Status.QUEUED,
+            LinkEmail.Status.RETRYING,
+        ):
+            state.queued += 1
+    return {dyad: s for dyad, s in states.items() if s.sent or s.queued or s.failed}

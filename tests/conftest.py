@@ -154,4 +154,5 @@ def login(personas):
     return _login
 
 
+from tests.smtp_sink import smtp_sink  # noqa: E402,F401  (fixture: SMTP server on loopback)
 from tests.workers import start_worker  # noqa: E402,F401  (fixture: real worker processes)

@@ -35,6 +35,12 @@ class Client(models.Model):
     email = models.EmailField(
         _("email"), blank=True, help_text=_("Optional. Used only to send form links.")
     )
+    reminders_off = models.BooleanField(
+        _("no email reminders"),
+        default=False,
+        db_default=False,
+        help_text=_("The client gets form links only when staff send them, never reminders."),
+    )
     # A legal or clinical reason to keep the record: erasure is refused while it is set.
     retention_hold = models.BooleanField(
         _("retention hold"),

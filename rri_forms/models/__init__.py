@@ -8,6 +8,7 @@ from rri_forms.models.administrations import (
 )
 from rri_forms.models.instruments import ClinicFormSettings, Instrument
 from rri_forms.models.links import ClientLink
+from rri_forms.models.outbox import LinkEmail
 
 __all__ = [
     "Administration",
@@ -16,6 +17,7 @@ __all__ = [
     "ClientLink",
     "ClinicFormSettings",
     "Instrument",
+    "LinkEmail",
     "Score",
 ]
 

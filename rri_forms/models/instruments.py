@@ -192,6 +192,18 @@ class ClinicFormSettings(models.Model):
             "default message."
         ),
     )
+    # Reminders by email to a client whose link is still open (rri_forms/tasks.py).
+    reminder_count = models.PositiveSmallIntegerField(_("email reminders"), default=0, db_default=0)
+    reminder_after_hours = models.PositiveSmallIntegerField(
+        _("hours between the link and each reminder"), default=24, db_default=24
+    )
+    # No reminder goes out from quiet_from_hour until quiet_until_hour, clinic time.
+    quiet_from_hour = models.PositiveSmallIntegerField(
+        _("quiet from (hour)"), default=21, db_default=21
+    )
+    quiet_until_hour = models.PositiveSmallIntegerField(
+        _("quiet until (hour)"), default=8, db_default=8
+    )
 
     class Meta:
         verbose_name = _("clinic form settings")
@@ -204,6 +216,21 @@ class ClinicFormSettings(models.Model):
                 condition=Q(link_lifetime_hours__gte=1) & Q(link_lifetime_hours__lte=24 * 30),
                 name="form_settings_link_lifetime_range",
                 violation_error_message=_("Links must last between 1 hour and 30 days."),
+            ),
+            models.CheckConstraint(
+                condition=Q(reminder_count__lte=2),
+                name="form_settings_reminder_count_range",
+                violation_error_message=_("At most 2 reminders."),
+            ),
+            models.CheckConstraint(
+                condition=Q(reminder_after_hours__gte=1) & Q(reminder_after_hours__lte=24 * 30),
+                name="form_settings_reminder_delay_range",
+                violation_error_message=_("Reminders follow between 1 hour and 30 days later."),
+            ),
+            models.CheckConstraint(
+                condition=Q(quiet_from_hour__lte=23) & Q(quiet_until_hour__lte=23),
+                name="form_settings_quiet_hours_range",
+                violation_error_message=_("Quiet hours are hours of the day, 0 to 23."),
             ),
         ]
 

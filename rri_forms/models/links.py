@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 
 import pgtrigger
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import StaffMember, TherapySession
@@ -18,6 +21,21 @@ TOKEN_BYTES = 16  # 128 bits from the OS CSPRNG
 
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def new_token_seed() -> str:
+    return secrets.token_hex(TOKEN_BYTES)
+
+
+def token_from_seed(seed: str, *, secret: str | None = None) -> str:
+    """The link's token, derived from its stored seed and the SECRET_KEY.
+
+    The job that emails a link (and its reminders) runs after the request that issued it
+    and must put the token in the message; deriving it keeps the database free of usable
+    tokens: without the SECRET_KEY, which lives outside the database, a seed opens nothing.
+    """
+    digest = salted_hmac("rri_forms.ClientLink.token", seed, secret=secret, algorithm="sha256")
+    return base64.urlsafe_b64encode(digest.digest()[:TOKEN_BYTES]).decode().rstrip("=")
 
 
 def hash_token(token: str) -> str:
@@ -42,6 +60,8 @@ class ClientLink(models.Model):
 
     session = models.ForeignKey(TherapySession, on_delete=models.PROTECT, related_name="links")
     token_hash = models.CharField(max_length=64, unique=True)
+    # Derives the token with the SECRET_KEY (token_from_seed); blank on links issued before.
+    token_seed = models.CharField(max_length=2 * TOKEN_BYTES, blank=True, default="", db_default="")
     instrument_ids = models.JSONField(help_text=_("Instrument versions the client is asked for."))
     created_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -122,3 +142,13 @@ class ClientLink(models.Model):
     @property
     def is_live(self) -> bool:
         return self.state == self.State.LIVE
+
+    def token(self) -> str | None:
+        """The raw token again (for the email jobs), also after a SECRET_KEY rotation."""
+        if not self.token_seed:
+            return None
+        for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
+            token = token_from_seed(self.token_seed, secret=secret)
+            if hash_token(token) == self.token_hash:
+                return token
+        return None

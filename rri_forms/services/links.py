@@ -6,7 +6,6 @@ import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -15,9 +14,10 @@ from django.utils.translation import gettext as _
 from clinic.access import can_write_dyad, require_staff
 from clinic.integrity import readable_integrity_errors
 from clinic.models import TherapySession
-from rri_forms.models import Administration, ClientLink
-from rri_forms.models.links import hash_token, new_token
+from rri_forms.models import Administration, ClientLink, LinkEmail
+from rri_forms.models.links import hash_token, new_token_seed, token_from_seed
 from rri_forms.selectors import current_instruments, form_settings_for
+from rri_forms.services.outbox import queue_link_email
 
 
 def _pending_client_instruments(session: TherapySession) -> list[int]:
@@ -55,11 +55,13 @@ def link_issue(*, actor_user: AbstractBaseUser, session: TherapySession) -> tupl
     replaced = [link.pk for link in live]
     live.update(revoked_at=now)
     lifetime = form_settings_for(session.dyad.clinic).link_lifetime_hours
-    token = new_token()
+    seed = new_token_seed()
+    token = token_from_seed(seed)
     with readable_integrity_errors(ClientLink):  # e.g. the issuer moved clinic meanwhile
         link = ClientLink.objects.create(
             session=session,
             token_hash=hash_token(token),
+            token_seed=seed,
             instrument_ids=instrument_ids,
             created_by=require_staff(actor_user),
             expires_at=now + datetime.timedelta(hours=lifetime),
@@ -80,34 +82,19 @@ def link_revoke(*, actor_user: AbstractBaseUser, session: TherapySession) -> int
     ).update(revoked_at=timezone.now())
 
 
+@transaction.atomic
 def link_email(
-    *, actor_user: AbstractBaseUser, session: TherapySession, url_for_token
-) -> ClientLink:  # type: ignore[no-untyped-def]
-    """Issue a fresh link and email it to the client. Sends no clinical data."""
-    client = session.dyad.client
-    if not client.email:
+    *, actor_user: AbstractBaseUser, session: TherapySession, origin: str
+) -> tuple[LinkEmail, str]:
+    """Issue a fresh link and queue its email; a worker sends it (rri_forms/tasks.py).
+
+    `origin` ("https://host") is what the emailed URL is built on. Returns the outbox row
+    and the raw token, so the page can also show the new link. Sends no clinical data.
+    """
+    if not session.dyad.client.email:
         raise ValidationError(_("This client has no email address on file."))
     link, token = link_issue(actor_user=actor_user, session=session)
-    clinic = session.dyad.clinic
-    body = _(
-        "Hello%(name)s,\n\n%(clinic)s asks you to answer a few short questions about your "
-        "latest session. It takes about 3 minutes:\n\n%(url)s\n\nThe link works until "
-        "%(expires)s. If it has expired, ask your therapist for a new one.\n"
-    ) % {
-        "name": f" {client.display_name}" if client.display_name else "",
-        "clinic": clinic.name,
-        "url": url_for_token(token),
-        "expires": timezone.localtime(link.expires_at).strftime("%Y-%m-%d %H:%M"),
-    }
-    send_mail(
-        _("Your questions after today's session"),
-        body,
-        None,
-        [client.email],
-        fail_silently=False,
-    )
-    ClientLink.objects.filter(pk=link.pk).update(emailed_at=timezone.now())
-    return link
+    return queue_link_email(link, origin=origin), token
 
 
 def link_for_token(token: str) -> ClientLink | None:

@@ -25,7 +25,7 @@ from rri_forms import fresh_link
 from rri_forms.form_input import parse_answers
 from rri_forms.models import Instrument
 from rri_forms.rendering import render_items
-from rri_forms.selectors import form_settings_for, session_forms
+from rri_forms.selectors import form_settings_for, session_emails, session_forms
 from rri_forms.services.links import link_email, link_issue, link_revoke
 from rri_forms.services.therapist_forms import (
     can_fill_therapist_forms,
@@ -103,6 +103,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_correct": bool(therapist_done)
             and all(now <= correction_deadline(a, days) for a in therapist_done),
             "client_email": session.dyad.client.email,
+            "emails": session_emails(session),
         },
     )
     fresh_link.forget(request, response, session.pk)
@@ -211,21 +212,16 @@ def link_send(request: HttpRequest, pk: int) -> HttpResponse:
     if refusal is not None:
         back = reverse("session_detail", args=[session.pk])
         return ratelimit.ratelimited(request, refusal, lean=False, back_url=back)
-    token_holder: dict[str, str] = {}
-
-    def url_for_token(token: str) -> str:
-        token_holder["token"] = token
-        return _link_url(request, token)
-
     try:
-        link_email(actor_user=request.user, session=session, url_for_token=url_for_token)
+        _email, token = link_email(
+            actor_user=request.user,
+            session=session,
+            origin=request.build_absolute_uri("/").rstrip("/"),
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    except OSError:
-        messages.error(request, _("The email could not be sent. Show the QR code instead."))
-    else:
-        messages.success(request, _("A new link was emailed to the client."))
+        return redirect("session_detail", pk=session.pk)
+    messages.success(request, _("A new link is on its way to the client by email."))
     response = redirect("session_detail", pk=session.pk)
-    if "token" in token_holder:
-        fresh_link.remember(response, request, session.pk, token_holder["token"])
+    fresh_link.remember(response, request, session.pk, token)
     return response

@@ -142,7 +142,9 @@ def test_export_holds_everything_without_token_hashes(full_record, personas, log
     assert [row["id"] for row in tables["rri_forms_clientlink"]] == [link.pk]
     assert "token_hash" not in tables["rri_forms_clientlink"][0]
     assert "submission_digest" not in tables["rri_forms_clientlink"][0]
+    assert "token_seed" not in tables["rri_forms_clientlink"][0]
     assert link.token_hash not in response.content.decode("latin-1")
+    assert link.token_seed and link.token_seed not in response.content.decode("latin-1")
     [read] = tables["access_log_about_client"]
     assert read["action"] == "view_session"
     assert read["staff__display_name"] == personas.supervisor_a.display_name

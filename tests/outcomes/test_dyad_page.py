@@ -159,9 +159,10 @@ def test_gaps_and_missing_rater_render(clinic_history, login):
 
 # A warm view (the report and sessions table cached for the dyad's data): session, user, TOTP
 # device, staff member, dyad, the access-log row, the dyad's data version, the alerts'
-# acknowledgements (read per view: acknowledging changes no score), and two reads of the shared
-# cache (the report, the end-dyad form: the database cache by default).
-DYAD_PAGE_QUERIES = 10
+# acknowledgements and the emails of open links (reminders, failures: both read per view,
+# neither changes a score), and two reads of the shared cache (the report, the end-dyad form:
+# the database cache by default).
+DYAD_PAGE_QUERIES = 11
 # The first view after new data adds: instrument specs, the clinic's stored references (one
 # read for all instruments), the version again, sessions, scores, risk answers, client links,
 # and the version once more (the report is kept only if it still holds); and two cache writes

@@ -17,6 +17,10 @@ def _post(http, **overrides):
         "therapist_codes": ["RRI-T"],
         "link_lifetime_hours": "24",
         "correction_days": "2",
+        "reminder_count": "0",
+        "reminder_after_hours": "24",
+        "quiet_from_hour": "21",
+        "quiet_until_hour": "8",
     }
     data.update(overrides)
     return http.post_form(reverse("form_settings"), data)

@@ -126,18 +126,33 @@ def test_revoke_view(personas, login, issued_link):
     assert link.revoked_at is not None
 
 
-def test_email_link_sends_no_clinical_data(personas, login):
+def test_email_link_is_queued_then_sent_without_clinical_data(personas, login):
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    from rri_forms.models import LinkEmail
+    from rri_forms.services.outbox import deliver
+
     client = personas.dyad_a1.client
     client.email = "robin@example.org"
     client.save()
     login("therapist_a1").post_form(reverse("link_email", args=[personas.session_a1.pk]))
+    assert not mail.outbox  # the request only queued it
+    email = LinkEmail.objects.get()
+    assert email.status == "queued" and email.origin == "http://testserver"
+    job = ProcrastinateJob.objects.get(task_name="rri_forms.send_link_email")
+    assert job.args == {"email_id": email.pk} and job.status == "todo"
+
+    assert deliver(email.pk, last_try=False, retry_at=None).status == "sent"
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["robin@example.org"]
     assert client.code not in message.body
-    token = re.search(r"/f/([A-Za-z0-9_-]+)", message.body).group(1)
+    token = re.search(r"http://testserver/f/([A-Za-z0-9_-]+)", message.body).group(1)
     link = ClientLink.objects.get(token_hash=hash_token(token))
     assert link.emailed_at is not None
+    assert token not in str(ClientLink.objects.filter(pk=link.pk).values().get())
+    email.refresh_from_db()
+    assert email.status == "sent" and email.sent_at is not None and email.attempts == 1
 
 
 def test_email_without_address_is_a_clear_message(personas, login):
