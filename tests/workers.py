@@ -50,7 +50,7 @@ class Worker:
             self.process.wait(timeout=10)
 
 
-def test_database_url() -> str:
+def worker_database_url() -> str:
     """DATABASE_URL of the test database pytest-django created beside the configured one."""
     parts = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
@@ -91,7 +91,7 @@ def start_worker(transactional_db, tmp_path) -> Iterator[Callable[..., Worker]]:
         command = [sys.executable, str(MANAGE), "procrastinate", "worker", "--name", name]
         if queues:
             command += ["--queues", ",".join(queues)]
-        environment = {**os.environ, "DATABASE_URL": test_database_url(), **(env or {})}
+        environment = {**os.environ, "DATABASE_URL": worker_database_url(), **(env or {})}
         with log.open("wb") as out:
             process = subprocess.Popen(  # noqa: S603 - our interpreter and manage.py
                 command, env=environment, stdout=out, stderr=subprocess.STDOUT

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
 from clinic.env import cache_from_url
-from tests.workers import MANAGE, test_database_url
+from tests.workers import MANAGE, worker_database_url
 
 
 def test_the_default_is_the_database_cache():
@@ -48,7 +48,7 @@ def test_another_process_sees_what_this_one_cached():
     )
     out = subprocess.run(  # noqa: S603 - our interpreter and manage.py
         [sys.executable, str(MANAGE), "shell", "-c", code],
-        env={**os.environ, "DATABASE_URL": test_database_url()},
+        env={**os.environ, "DATABASE_URL": worker_database_url()},
         capture_output=True,
         text=True,
         timeout=60,

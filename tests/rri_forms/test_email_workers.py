@@ -17,8 +17,7 @@ from rri_forms.models import ClientLink, ClinicFormSettings, LinkEmail
 from rri_forms.models.links import hash_token
 from rri_forms.services.links import link_email
 from rri_forms.tasks import queue_reminders
-from tests.workers import test_database_url as worker_database_url
-from tests.workers import wait_until
+from tests.workers import wait_until, worker_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
