@@ -16,7 +16,7 @@ from clinic import access, selectors, services
 from clinic.audit import log_access
 from clinic.errors import DATABASE_DOWN, SAVE_FAILED, save_failed
 from clinic.forms import ClientDyadForm, ClientEditForm, EndDyadForm, NewDyadForm, TransferForm
-from clinic.models import AccessLog, Dyad
+from clinic.models import AccessLog, Dyad, StaffMember
 
 CASELOAD_PAGE_SIZE = 50
 
@@ -61,32 +61,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 def caseload(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
-    status = _status(request)
-    therapist = member if member.is_therapist else None
-    search = _search(request)
-    dyads = selectors.caseload_for_user(
-        request.user, therapist=therapist, status=status, search=search
-    )
-    page = Paginator(dyads, CASELOAD_PAGE_SIZE).get_page(request.GET.get("page"))
-    log_access(
-        request,
-        AccessLog.Action.VIEW_DASHBOARD,
-        obj=therapist,
-        clients=[dyad.client_id for dyad in page.object_list],
-        detail=f"caseload: page {page.number} ({status})",
-    )
-    return render(
-        request,
-        "clinic/caseload.html",
-        {
-            "dyads": page.object_list,
-            "page": page,
-            "search": search,
-            "status": status,
-            "statuses": Dyad.Status.choices,
-            "owner": therapist,
-        },
-    )
+    return _caseload_page(request, member if member.is_therapist else None)
 
 
 @login_required
@@ -107,6 +82,12 @@ def team(request: HttpRequest) -> HttpResponse:
 @require_safe
 def therapist_detail(request: HttpRequest, pk: int) -> HttpResponse:
     therapist = access.get_therapist_for_user(request.user, pk)
+    return _caseload_page(request, therapist)
+
+
+def _caseload_page(request: HttpRequest, therapist: StaffMember | None) -> HttpResponse:
+    """One page of a caseload (one therapist's, or every visible dyad), logged with the
+    clients it shows."""
     status = _status(request)
     search = _search(request)
     dyads = selectors.caseload_for_user(
