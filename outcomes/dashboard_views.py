@@ -33,6 +33,7 @@ from outcomes.acknowledgements import acknowledgements_for
 from outcomes.analytics.alerts import needs_action
 from outcomes.dashboards import DatedAlert, Window, trend_arrow
 from outcomes.models import AlertAcknowledgement
+from outcomes.templatetags.alert_badges import alert_badge
 from rri_forms.selectors import reminder_states
 
 Acknowledged = dict[tuple[int, str], AlertAcknowledgement]  # (session number, kind) -> ack
@@ -436,10 +437,10 @@ class FlaggedDyad(AlertsOfDyad):
     def reasons_html(self) -> SafeString:
         """One list item per alert, joined in Python: "all dates" on a large clinic shows
         thousands, and a template loop cost ~0.2 ms per item (docs/benchmarks.md). The badge
-        is outcomes/includes/alert_badge.html's; the rare acknowledgement its own template."""
+        is the dyad page's (`alert_badge`); the rare acknowledgement its own template."""
         return SafeString(
             "".join(
-                f'<li data-kind="{escape(a.kind)}">{_badge_html(a.severity, open_risk)} '
+                f'<li data-kind="{escape(a.kind)}">{alert_badge(a.severity, open_risk)} '
                 f'<span class="text-muted">{a.session_date.isoformat()}</span> '
                 f'<span class="text-wrap">{escape(a.alert.reason)}</span>'
                 f"{_ack_html(ack) if ack else ''}"
@@ -451,18 +452,6 @@ class FlaggedDyad(AlertsOfDyad):
 
 def _ack_html(ack: AlertAcknowledgement) -> str:
     return render_to_string("outcomes/includes/alert_ack.html", {"ack": ack})
-
-
-def _badge_html(severity: str, open_risk: bool) -> str:
-    if open_risk:
-        css, label = "badge-risk", _("Risk: act now")
-    elif severity == "urgent":
-        css, label = "badge-risk-seen", _("Risk (acknowledged)")
-    elif severity == "high":
-        css, label = "text-bg-danger", _("high")
-    else:
-        css, label = "text-bg-warning", _("medium")
-    return f'<span class="badge {css}">{escape(label)}</span>'
 
 
 def _mean(series: pd.Series) -> float | None:
