@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
-from clinic.env import cache_from_url
+from dyad.env import cache_from_url
 from tests.workers import MANAGE, worker_database_url
 
 
