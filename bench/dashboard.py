@@ -48,7 +48,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from clinic.models import Client, Clinic, Dyad, StaffMember, Supervision, TherapySession  # noqa: E402
-from outcomes import dashboards  # noqa: E402
+from outcomes.selectors import dashboards  # noqa: E402
 from rri_forms.models import Administration, Answer, ClientLink, Instrument, Score  # noqa: E402
 from rri_forms.scoring import score_answers  # noqa: E402
 
