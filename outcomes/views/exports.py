@@ -13,8 +13,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from clinic import access
-from clinic.audit import log_access
 from clinic.models import AccessLog
+from clinic.services.audit import log_access
 from outcomes.exports import ExportFilterError, ExportScope, parse_scope
 from outcomes.exports.csv_exports import csv_items, csv_long
 from outcomes.exports.fhir import (

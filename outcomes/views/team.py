@@ -21,8 +21,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from clinic import access
-from clinic.audit import log_access
 from clinic.models import AccessLog
+from clinic.services.audit import log_access
 from outcomes.reports import team
 from outcomes.selectors import frames as selectors
 from outcomes.selectors import team as team_selectors

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic import audit_views
 from clinic.models import AccessLog
+from clinic.selectors import audit as audit_selectors
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +108,7 @@ def test_another_clinics_staff_member_is_not_a_valid_filter(personas, login):
 
 
 def test_pages(personas, login, monkeypatch):
-    monkeypatch.setattr(audit_views, "PAGE_SIZE", 5)
+    monkeypatch.setattr(audit_selectors, "PAGE_SIZE", 5)
     for _ in range(12):
         AccessLog.objects.create(
             clinic=personas.clinic_a,

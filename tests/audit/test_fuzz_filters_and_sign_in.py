@@ -24,7 +24,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from clinic.models import AccessLog, StaffMember
-from clinic.staff_services import _password_link
+from clinic.services.staff import _password_link
 from tests.audit.fuzzing import (
     FUZZ,
     FUZZ_FEW,

@@ -11,8 +11,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from clinic import services, staff_services
 from clinic.models import Dyad, StaffMember, Supervision, TherapySession
+from clinic.services import care as services
+from clinic.services import staff as staff_services
 from dyad.lib.integrity import readable_integrity_errors
 from rri_forms.models import Administration, ClientLink
 from rri_forms.selectors import current_instruments
