@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from clinic.models import Client, Dyad, StaffMember, StaffSecurityEvent, Supervision
 from clinic.services.privacy import PSEUDONYM_PREFIX
-from tests.audit.fuzzing import (
+from tests.fuzz.fuzzing import (
     FUZZ,
     FUZZ_FEW,
     any_text,
