@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Client, Clinic, StaffMember, TherapySession
 from clinic.models.care import client_code_validator
+from clinic.scope import DateRangeForm
 from dyad.lib.errors import SAVE_FAILED
 
 
@@ -161,13 +162,16 @@ class ClinicSecurityForm(forms.Form):
 # --- Audit, privacy, two-factor -----------------------------------------------------
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(DateRangeForm):
+    """The audit trail's filter: the shared date range (clinic/scope.py, as ?date_from= and
+    ?date_to=) plus the audit page's own client, staff member and kind of event."""
+
+    date_names = ("date_from", "date_to")
+
     client = forms.CharField(label=_("Client code"), max_length=32, required=False)
     staff = forms.ModelChoiceField(
         label=_("Staff member"), queryset=StaffMember.objects.none(), required=False
     )
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
     kind = forms.ChoiceField(
         label=_("Show"),
         required=False,
@@ -185,6 +189,9 @@ class AuditFilterForm(forms.Form):
         self.fields["staff"].queryset = StaffMember.objects.filter(clinic=clinic).order_by(
             "display_name"
         )
+        for name in self.date_names:
+            self.fields[name].widget = DateInput()
+        self.order_fields(["client", "staff", *self.date_names, "kind"])
         for name, field in self.fields.items():
             css = "form-select" if name in ("staff", "kind") else "form-control"
             field.widget.attrs["class"] = f"{css} form-control-sm" if css == "form-control" else css
@@ -199,13 +206,6 @@ class AuditFilterForm(forms.Form):
                 gettext("No client of this clinic has the code %(code)s.") % {"code": code}
             )
         return client
-
-    def clean(self):  # type: ignore[no-untyped-def]
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            raise forms.ValidationError(gettext("The start date is after the end date."))
-        return data
 
 
 class RetentionForm(forms.Form):

@@ -28,10 +28,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     data: dict[str, object] = {}
     if form.is_bound and not form.is_valid():
         # A bad filter shows nothing rather than silently showing everything.
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else None
-            text = " ".join(errors)
-            messages.error(request, f"{label}: {text}" if label else text)
+        for message in form.messages():
+            messages.error(request, message)
     else:
         data = form.cleaned_data if form.is_bound else {}
         low, high = audit.day_bounds(member.clinic, data.get("date_from"), data.get("date_to"))
