@@ -6,6 +6,8 @@ a user is signed in but *unverified*: every page except the verification/enrolme
 and log-out redirects to the verification page (or to enrolment when they have no
 authenticator yet). Enrolment is offered only to users without a confirmed authenticator,
 so a stolen password alone can never register a new one.
+
+Here: the rules, the middleware and the devices; the two pages are clinic/views/two_factor.py.
 """
 
 from __future__ import annotations

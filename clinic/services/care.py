@@ -1,4 +1,4 @@
-"""Writes to the clinic domain. Each service is one transaction and validates first."""
+"""Clients, dyads and sessions: each write one transaction, role checked, validated first."""
 
 from __future__ import annotations
 
