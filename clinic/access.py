@@ -73,9 +73,43 @@ def require_admin(user: AnyUser, clinic_id: int | None = None) -> StaffMember:
     return member
 
 
-def require_dyad_write(user: AnyUser, dyad: Dyad) -> None:
+def require_dyad_write(
+    user: AnyUser, dyad: Dyad, message: str = "Read-only access to this dyad"
+) -> None:
     if not can_write_dyad(user, dyad):
-        raise PermissionDenied("Read-only access to this dyad")
+        raise PermissionDenied(message)
+
+
+def require_client_write(user: AnyUser, client: Client) -> StaffMember:
+    """A writer (therapist or admin) of the client's own clinic."""
+    member = require_staff(user)
+    if member.is_supervisor or member.clinic_id != client.clinic_id:
+        raise PermissionDenied("Read-only access to this client")
+    return member
+
+
+def require_same_clinic(member: StaffMember, clinic_id: int, message: str) -> None:
+    if member.clinic_id != clinic_id:
+        raise PermissionDenied(message)
+
+
+def require_assignable(member: StaffMember, therapist: StaffMember) -> None:
+    """Who may give a therapist a dyad: admins anyone; therapists themselves; supervisors none."""
+    if member.is_therapist and therapist.pk != member.pk:
+        raise PermissionDenied("Therapists open dyads for themselves only")
+    if member.is_supervisor:
+        raise PermissionDenied("Supervisors have read-only access")
+
+
+def is_dyad_therapist(user: AnyUser, dyad: Dyad) -> bool:
+    """The dyad's own therapist (not an admin, not a supervisor)."""
+    member = staff_for(user)
+    return member is not None and member.pk == dyad.therapist_id
+
+
+def require_dyad_therapist(user: AnyUser, dyad: Dyad, message: str) -> None:
+    if not is_dyad_therapist(user, dyad):
+        raise PermissionDenied(message)
 
 
 View = Callable[..., HttpResponse]
@@ -244,6 +278,5 @@ def get_session_for_user(user: AnyUser, pk: int) -> TherapySession:
 
 def get_session_for_write(user: AnyUser, pk: int) -> TherapySession:
     session = get_session_for_user(user, pk)
-    if not can_write_dyad(user, session.dyad):
-        raise PermissionDenied("Read-only access to this session")
+    require_dyad_write(user, session.dyad, "Read-only access to this session")
     return session

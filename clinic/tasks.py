@@ -2,7 +2,7 @@
 
 Each job is idempotent: running it twice, or on two workers at once, does what one run does
 (a queueing lock also keeps at most one of each waiting). Every periodic job of every app
-is listed with its last run on the health page (clinic/health_views.py). The other apps'
+is listed with its last run on the health page (clinic/views/health.py). The other apps'
 periodic jobs live in their own modules: rri_forms/scheduled.py (client links),
 outcomes/tasks.py (analytics fits, refreshing the clinic references).
 """

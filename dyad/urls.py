@@ -5,7 +5,7 @@ import os
 from django.contrib import admin
 from django.urls import include, path
 
-from clinic import login_views
+from clinic.views import login as login_views
 
 urlpatterns = [
     path("", include("clinic.urls")),

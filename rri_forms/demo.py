@@ -185,6 +185,34 @@ def refresh_statistics() -> None:
         cursor.execute(f"ANALYZE {tables}")
 
 
+@dataclass
+class _Forms:
+    """What every dyad's forms are drawn from: the clinic's settings, instruments and plan."""
+
+    rng: np.random.Generator
+    tz: zoneinfo.ZoneInfo
+    settings: Any
+    instruments: dict[str, Instrument]
+    offsets: dict[str, np.ndarray]
+    sessions: dict[int, list[TherapySession]]
+    therapists: list[StaffMember]
+    effects: dict[int, float]
+    ruptures: dict[int, int]
+    risk_ids: set[int]
+    rows: list[AdministrationRows]
+    links: list[ClientLink]
+
+
+@dataclass
+class _SessionDraw:
+    """One session's drawn relationship ratings and the level of every instrument."""
+
+    levels: dict[str, float]
+    client_rr: float
+    therapist_rr: float
+    missing: bool
+
+
 def add_demo_forms(demo: DemoClinic, *, seed: int = 2018) -> dict[str, Any]:
     """Write the demo clinic's completed forms and client links; return what was written.
 
@@ -192,10 +220,27 @@ def add_demo_forms(demo: DemoClinic, *, seed: int = 2018) -> dict[str, Any]:
     ``rupture_sessions`` maps dyad id -> session number of the rupture, and
     ``therapist_effects`` maps username -> the therapist's drawn relationship effect.
     """
+    now = timezone.now()
+    plan = _plan_forms(demo, seed)
+    for dyad in demo.dyads:
+        _dyad_forms(plan, dyad)
+    counts = _write(plan.rows, plan.links, plan.settings.link_lifetime_hours)
+    counts["live_links"] = sum(1 for link in plan.links if link.expires_at > now)
+    counts["expired_links"] = len(plan.links) - counts["live_links"]
+    counts["rupture_dyad_ids"] = sorted(plan.ruptures)
+    counts["rupture_sessions"] = dict(sorted(plan.ruptures.items()))
+    counts["risk_dyad_ids"] = sorted(plan.risk_ids)
+    counts["therapist_effects"] = {
+        t.user.username: round(float(plan.effects[t.pk]), 3) for t in plan.therapists
+    }
+    return counts
+
+
+def _plan_forms(demo: DemoClinic, seed: int) -> _Forms:
+    """The clinic-wide draws, in the order the seed fixes: item offsets, therapist effects,
+    ruptures, the dyads whose client reports risk."""
     clinic = demo.clinic
     rng = np.random.default_rng([seed, zlib.crc32(clinic.slug.encode())])
-    tz = zoneinfo.ZoneInfo(clinic.time_zone)
-    now = timezone.now()
     settings = form_settings_for(clinic)
     wanted_codes = list(
         dict.fromkeys(settings.therapist_codes + settings.client_codes + settings.symptom_codes)
@@ -220,115 +265,146 @@ def add_demo_forms(demo: DemoClinic, *, seed: int = 2018) -> dict[str, Any]:
     active = [d for d in demo.dyads if d.is_active and d.pk not in ruptures]
     risk_count = min(2, len(active)) if len(demo.dyads) >= 12 else 0
     risk_ids = {active[int(i)].pk for i in rng.choice(len(active), risk_count, replace=False)}
+    return _Forms(
+        rng=rng,
+        tz=zoneinfo.ZoneInfo(clinic.time_zone),
+        settings=settings,
+        instruments=instruments,
+        offsets=offsets,
+        sessions=sessions,
+        therapists=therapists,
+        effects=effects,
+        ruptures=ruptures,
+        risk_ids=risk_ids,
+        rows=[],
+        links=[],
+    )
 
-    rows: list[AdministrationRows] = []
-    links: list[ClientLink] = []
-    for dyad in demo.dyads:
-        plan = _DyadPlan(
-            therapist_effect=float(effects[dyad.therapist_id]),
-            dyad_effect=float(rng.normal(0.0, DYAD_SD)),
-            phq_start=float(np.clip(rng.normal(14.0, 1.3), 11.5, 16.5)),
-            gad_start=float(np.clip(rng.normal(11.5, 1.5), 9.0, 14.5)),
-            rupture_at=ruptures.get(dyad.pk),
-            risk=dyad.pk in risk_ids,
-        )
-        dyad_level = plan.therapist_effect + plan.dyad_effect
-        decline = float(np.clip(0.045 + 0.06 * dyad_level, 0.008, 0.11))
-        risk_left = 2 if plan.risk else 0
-        for session in sessions[dyad.pk]:
-            n = session.number
-            session_noise = float(rng.normal(0.0, SESSION_SD))
-            if plan.rupture_at is not None and n == plan.rupture_at - 1:
-                session_noise = abs(session_noise)  # keep the rupture visible, not noise
-            if plan.rupture_at is not None and n == plan.rupture_at:
-                session_noise = -abs(session_noise)
-            latent = (
-                BASE_LEVEL
-                + dyad_level
-                + _growth(n)
-                + session_noise
-                + _rupture_deficit(n, plan.rupture_at)
-            )
-            client_rr = latent + float(rng.normal(0.0, RATER_SD))
-            therapist_rr = latent + THERAPIST_BIAS + float(rng.normal(0.0, RATER_SD))
-            within = client_rr - (BASE_LEVEL + dyad_level)
-            outcome = 3.4 + 0.5 * dyad_level + OUTCOME_SLOPE * within + rng.normal(0.0, OUTCOME_SD)
-            progress = (
-                2.3
-                + 0.5 * (therapist_rr - (BASE_LEVEL + THERAPIST_BIAS))
-                + 1.3 * (1.0 - math.exp(-(n - 1) / 8.0))
-                + rng.normal(0.0, 0.25)
-            )
-            phq = plan.phq_start * math.exp(-decline * (n - 1)) + rng.normal(0.0, 1.0)
-            gad = plan.gad_start * math.exp(-decline * (n - 1)) + rng.normal(0.0, 1.0)
-            missing = rng.random() < MISSING_CLIENT_RATE
-            if not session.attended:
-                continue
-            protected = plan.rupture_at is not None and n in (plan.rupture_at - 1, plan.rupture_at)
-            if plan.risk and n == 1:
-                protected = True
-            if protected:
-                missing = False
-            levels = {
-                "RRI-C": client_rr,
-                "RRI-T": therapist_rr,
-                "SESSION-CHECK": outcome,
-                "PROGRESS-T": progress,
-                "PHQ-9": phq / 9.0,
-                "GAD-7": gad / 7.0,
-            }
-            therapist_time = datetime.datetime.combine(
-                session.date, datetime.time(17, int(rng.integers(0, 60))), tzinfo=tz
-            )
-            client_time = datetime.datetime.combine(
-                session.date, datetime.time(int(rng.integers(18, 22)), int(rng.integers(0, 60))),
-                tzinfo=tz,
-            )  # fmt: skip
-            client_codes = [c for c in settings.codes_for("client", n) if c in instruments]
-            therapist_codes = [c for c in settings.codes_for("therapist", n) if c in instruments]
-            for code in therapist_codes + ([] if missing else client_codes):
-                instrument = instruments[code]
-                answers = _generated_answers(
-                    instrument, levels, offsets[code], rng, client_rr, therapist_rr
-                )
-                if code == "PHQ-9" and instrument.spec.has_item(9):
-                    answers[9] = 0
-                    if risk_left and instrument.spec.item(9).response_scale.contains(1):
-                        answers[9] = 1
-                        risk_left -= 1
-                is_therapist = instrument.rater == Instrument.Rater.THERAPIST
-                rows.append(
-                    administration_rows(
-                        session=session,
-                        instrument=instrument,
-                        answers=answers,
-                        submitted_at=therapist_time if is_therapist else client_time,
-                        submitted_by=dyad.therapist if is_therapist else None,
-                    )
-                )
-            if missing and client_codes:
-                lifetime = datetime.timedelta(hours=settings.link_lifetime_hours)
-                issued = datetime.datetime.combine(session.date, datetime.time(16, 50), tzinfo=tz)
-                links.append(
-                    ClientLink(
-                        session=session,
-                        token_hash=hash_token(new_token()),
-                        instrument_ids=[instruments[c].pk for c in client_codes],
-                        created_by=dyad.therapist,
-                        expires_at=issued + lifetime,
-                    )
-                )
 
-    counts = _write(rows, links, settings.link_lifetime_hours)
-    counts["live_links"] = sum(1 for link in links if link.expires_at > now)
-    counts["expired_links"] = len(links) - counts["live_links"]
-    counts["rupture_dyad_ids"] = sorted(ruptures)
-    counts["rupture_sessions"] = dict(sorted(ruptures.items()))
-    counts["risk_dyad_ids"] = sorted(risk_ids)
-    counts["therapist_effects"] = {
-        t.user.username: round(float(effects[t.pk]), 3) for t in therapists
+def _dyad_forms(plan: _Forms, dyad: Dyad) -> None:
+    """Draw the dyad's own effects, then each session's forms (or a client link, when the
+    client did not answer)."""
+    rng = plan.rng
+    dyad_plan = _DyadPlan(
+        therapist_effect=float(plan.effects[dyad.therapist_id]),
+        dyad_effect=float(rng.normal(0.0, DYAD_SD)),
+        phq_start=float(np.clip(rng.normal(14.0, 1.3), 11.5, 16.5)),
+        gad_start=float(np.clip(rng.normal(11.5, 1.5), 9.0, 14.5)),
+        rupture_at=plan.ruptures.get(dyad.pk),
+        risk=dyad.pk in plan.risk_ids,
+    )
+    risk_left = 2 if dyad_plan.risk else 0
+    for session in plan.sessions[dyad.pk]:
+        # Drawn for every session, attended or not, so one missed session does not shift
+        # every later draw.
+        draw = _session_draw(rng, dyad_plan, session.number)
+        if session.attended:
+            risk_left = _session_forms(plan, dyad, session, dyad_plan, draw, risk_left)
+
+
+def _session_draw(rng: np.random.Generator, plan: _DyadPlan, n: int) -> _SessionDraw:
+    dyad_level = plan.therapist_effect + plan.dyad_effect
+    decline = float(np.clip(0.045 + 0.06 * dyad_level, 0.008, 0.11))
+    session_noise = float(rng.normal(0.0, SESSION_SD))
+    if plan.rupture_at is not None and n == plan.rupture_at - 1:
+        session_noise = abs(session_noise)  # keep the rupture visible, not noise
+    if plan.rupture_at is not None and n == plan.rupture_at:
+        session_noise = -abs(session_noise)
+    latent = (
+        BASE_LEVEL + dyad_level + _growth(n) + session_noise + _rupture_deficit(n, plan.rupture_at)
+    )
+    client_rr = latent + float(rng.normal(0.0, RATER_SD))
+    therapist_rr = latent + THERAPIST_BIAS + float(rng.normal(0.0, RATER_SD))
+    within = client_rr - (BASE_LEVEL + dyad_level)
+    outcome = 3.4 + 0.5 * dyad_level + OUTCOME_SLOPE * within + rng.normal(0.0, OUTCOME_SD)
+    progress = (
+        2.3
+        + 0.5 * (therapist_rr - (BASE_LEVEL + THERAPIST_BIAS))
+        + 1.3 * (1.0 - math.exp(-(n - 1) / 8.0))
+        + rng.normal(0.0, 0.25)
+    )
+    phq = plan.phq_start * math.exp(-decline * (n - 1)) + rng.normal(0.0, 1.0)
+    gad = plan.gad_start * math.exp(-decline * (n - 1)) + rng.normal(0.0, 1.0)
+    missing = rng.random() < MISSING_CLIENT_RATE
+    levels = {
+        "RRI-C": client_rr,
+        "RRI-T": therapist_rr,
+        "SESSION-CHECK": outcome,
+        "PROGRESS-T": progress,
+        "PHQ-9": phq / 9.0,
+        "GAD-7": gad / 7.0,
     }
-    return counts
+    return _SessionDraw(levels, client_rr, therapist_rr, missing)
+
+
+def _session_forms(
+    plan: _Forms,
+    dyad: Dyad,
+    session: TherapySession,
+    dyad_plan: _DyadPlan,
+    draw: _SessionDraw,
+    risk_left: int,
+) -> int:
+    """One attended session's administrations (and link); returns the risk answers left."""
+    rng, tz, settings, instruments = plan.rng, plan.tz, plan.settings, plan.instruments
+    n = session.number
+    rupture_at = dyad_plan.rupture_at
+    protected = rupture_at is not None and n in (rupture_at - 1, rupture_at)
+    # The sessions a reader is pointed to (the rupture, a risk answer) are never missing.
+    missing = draw.missing and not (protected or (dyad_plan.risk and n == 1))
+    therapist_time = datetime.datetime.combine(
+        session.date, datetime.time(17, int(rng.integers(0, 60))), tzinfo=tz
+    )
+    client_time = datetime.datetime.combine(
+        session.date, datetime.time(int(rng.integers(18, 22)), int(rng.integers(0, 60))),
+        tzinfo=tz,
+    )  # fmt: skip
+    client_codes = [c for c in settings.codes_for("client", n) if c in instruments]
+    therapist_codes = [c for c in settings.codes_for("therapist", n) if c in instruments]
+    for code in therapist_codes + ([] if missing else client_codes):
+        instrument = instruments[code]
+        answers = _generated_answers(
+            instrument, draw.levels, plan.offsets[code], rng, draw.client_rr, draw.therapist_rr
+        )
+        risk_left = _risk_answer(instrument, answers, risk_left)
+        is_therapist = instrument.rater == Instrument.Rater.THERAPIST
+        plan.rows.append(
+            administration_rows(
+                session=session,
+                instrument=instrument,
+                answers=answers,
+                submitted_at=therapist_time if is_therapist else client_time,
+                submitted_by=dyad.therapist if is_therapist else None,
+            )
+        )
+    if missing and client_codes:
+        plan.links.append(_unanswered_link(plan, dyad, session, client_codes))
+    return risk_left
+
+
+def _risk_answer(instrument: Instrument, answers: dict[int, int], risk_left: int) -> int:
+    """PHQ-9 item 9 (thoughts of self-harm) is 0, but 1 on a risk dyad's first forms."""
+    if instrument.code == "PHQ-9" and instrument.spec.has_item(9):
+        answers[9] = 0
+        if risk_left and instrument.spec.item(9).response_scale.contains(1):
+            answers[9] = 1
+            risk_left -= 1
+    return risk_left
+
+
+def _unanswered_link(
+    plan: _Forms, dyad: Dyad, session: TherapySession, client_codes: list[str]
+) -> ClientLink:
+    """The link the client was sent and did not answer (live or expired by now)."""
+    lifetime = datetime.timedelta(hours=plan.settings.link_lifetime_hours)
+    issued = datetime.datetime.combine(session.date, datetime.time(16, 50), tzinfo=plan.tz)
+    return ClientLink(
+        session=session,
+        token_hash=hash_token(new_token()),
+        instrument_ids=[plan.instruments[c].pk for c in client_codes],
+        created_by=dyad.therapist,
+        expires_at=issued + lifetime,
+    )
 
 
 def _generated_answers(

@@ -548,6 +548,26 @@ class _Builder:
 
     def build(self, data: dict[str, Any]) -> InstrumentSpec:
         top = self.keys(data, _TOP_REQUIRED, _TOP_OPTIONAL, "top level")
+        header = self.header(top)
+        form_scale = self.form_scale(top["response_scale"])
+        items = self.items(top["items"], form_scale, header["code"])
+        by_number = {item.number: item for item in items}
+        scales = self.scales(top["scales"], items, by_number)
+        self.check_scored_items_counted(items, scales)
+        risk_items, risk_threshold = self.risk(top, by_number)
+        self.check_status(header, items)
+        return InstrumentSpec(
+            **header,
+            response_scale=form_scale,
+            items=tuple(items),
+            scales=tuple(scales),
+            risk_items=risk_items,
+            risk_threshold=risk_threshold,
+            source=self.source,
+        )
+
+    def header(self, top: Mapping[str, Any]) -> dict[str, Any]:
+        """The instrument's own fields: code, version, titles, rater, kind, status, texts."""
         where = "top level"
         code = self.text(top, "code", where)
         if not _CODE_RE.match(code):
@@ -561,32 +581,33 @@ class _Builder:
                 f"version {version!r} must be a string of letters, digits, '.', '_' or '-' "
                 '(up to 32 characters), like "1" or "2025.1"'
             )
-        title = self.text(top, "title", where)
-        short_title = self.text(top, "short_title", where)
-        rater = self.choice(top, "rater", RATERS, where)
-        kind = self.choice(top, "kind", KINDS, where)
-        status = self.choice(top, "status", STATUSES, where)
-        validated = self.flag(top, "validated", where)
-        instructions = self.text(top, "instructions", where)
-        notice = self.text(top, "notice", where)
+        header = {
+            "code": code,
+            "version": version,
+            "title": self.text(top, "title", where),
+            "short_title": self.text(top, "short_title", where),
+            "rater": self.choice(top, "rater", RATERS, where),
+            "kind": self.choice(top, "kind", KINDS, where),
+            "status": self.choice(top, "status", STATUSES, where),
+            "validated": self.flag(top, "validated", where),
+            "instructions": self.text(top, "instructions", where),
+            "notice": self.text(top, "notice", where),
+        }
         provenance = top.get("provenance", "")
         if not isinstance(provenance, str):
             self.fail(f"top level: 'provenance' must be a string, not {provenance!r}")
+        return {**header, "provenance": provenance}
 
-        rs_where = "[response_scale]"
-        rs_table = self.keys(
-            top["response_scale"], _SCALE_TABLE_REQUIRED, _SCALE_TABLE_OPTIONAL, rs_where
-        )
-        rs_note = rs_table.get("note", "")
-        if not isinstance(rs_note, str):
-            self.fail(f"{rs_where}: 'note' must be a string")
-        form_scale = self.response_scale(rs_table, rs_where, rs_note)
+    def form_scale(self, raw: object) -> ResponseScale:
+        where = "[response_scale]"
+        table = self.keys(raw, _SCALE_TABLE_REQUIRED, _SCALE_TABLE_OPTIONAL, where)
+        note = table.get("note", "")
+        if not isinstance(note, str):
+            self.fail(f"{where}: 'note' must be a string")
+        return self.response_scale(table, where, note)
 
-        items = self.items(top["items"], form_scale, code)
-        by_number = {item.number: item for item in items}
-        scales = self.scales(top["scales"], items, by_number)
-
-        # Every scored item must count somewhere: a stray scored item is usually a typo.
+    def check_scored_items_counted(self, items: list[ItemSpec], scales: list[ScaleSpec]) -> None:
+        """Every scored item must count somewhere: a stray scored item is usually a typo."""
         in_scales = {number for scale in scales for number in scale.items}
         for item in items:
             if item.scored and item.number not in in_scales:
@@ -595,8 +616,9 @@ class _Builder:
                     "scale or set scored = false"
                 )
 
-        risk_items, risk_threshold = self.risk(top, by_number)
-
+    def check_status(self, header: Mapping[str, Any], items: list[ItemSpec]) -> None:
+        """Placeholder wording, the project's own measures and "not validated" said aloud."""
+        status, validated = header["status"], header["validated"]
         placeholders = [item.number for item in items if item.is_placeholder]
         if placeholders and status != "placeholder":
             self.fail(
@@ -606,7 +628,7 @@ class _Builder:
         if status == "project" and validated:
             self.fail('status "project" marks the project\'s own measure: set validated = false')
         if not validated:
-            said = f"{title}\n{notice}".lower()
+            said = f"{header['title']}\n{header['notice']}".lower()
             for phrase in PROJECT_PHRASES:
                 if phrase not in said:
                     self.fail(
@@ -614,26 +636,6 @@ class _Builder:
                         f'"{phrase}" (e.g. "Written by the Dyad project; '
                         'not a validated instrument.")'
                     )
-
-        return InstrumentSpec(
-            code=code,
-            version=version,
-            title=title,
-            short_title=short_title,
-            rater=rater,
-            kind=kind,
-            status=status,
-            validated=validated,
-            instructions=instructions,
-            notice=notice,
-            response_scale=form_scale,
-            items=tuple(items),
-            scales=tuple(scales),
-            risk_items=risk_items,
-            risk_threshold=risk_threshold,
-            provenance=provenance,
-            source=self.source,
-        )
 
     def items(self, raw: object, form_scale: ResponseScale, code: str) -> list[ItemSpec]:
         if not isinstance(raw, list) or not raw:
@@ -644,63 +646,69 @@ class _Builder:
             label = f"[[items]] entry {index}"
             if isinstance(table, dict) and _is_int(table.get("number")):
                 label += f" (item {table['number']})"
-            table = self.keys(table, _ITEM_REQUIRED, _ITEM_OPTIONAL, label)
-            number = self.integer(table, "number", label)
-            if number < 1:
-                self.fail(f"{label}: item numbers start at 1, got {number}")
-            if number in seen:
-                self.fail(f"{label}: item number {number} appears more than once")
-            seen.add(number)
-            text = self.text(table, "text", label)
-            text_status = self.choice(table, "text_status", TEXT_STATUSES, label)
-            says_placeholder = PLACEHOLDER_PHRASE in text.lower()
-            if text_status == "placeholder" and not says_placeholder:
-                self.fail(
-                    f'{label}: placeholder text must say "{PLACEHOLDER_PHRASE}", e.g. '
-                    f'"{code} item {number} — {PLACEHOLDER_PHRASE}"'
-                )
-            if says_placeholder and text_status != "placeholder":
-                self.fail(
-                    f'{label}: the text says "{PLACEHOLDER_PHRASE}" but text_status is '
-                    f'{text_status!r}; a placeholder must be marked text_status = "placeholder"'
-                )
-            reverse = self.flag(table, "reverse", label)
-            scored = self.flag(table, "scored", label, default=True)
-            required = self.flag(table, "required", label, default=True)
-            if reverse and not scored:
-                self.fail(
-                    f"{label}: reverse = true on an unscored item; "
-                    "reverse keys only apply to scored items"
-                )
-            note = table.get("note", "")
-            if not isinstance(note, str):
-                self.fail(f"{label}: 'note' must be a string")
-            own = [key for key in _SCALE_TABLE_REQUIRED if key in table]
-            if own and len(own) != len(_SCALE_TABLE_REQUIRED):
-                self.fail(
-                    f"{label}: an item's own response options need all of min, max and "
-                    f"labels; got only {', '.join(own)}"
-                )
-            scale = self.response_scale(table, label) if own else form_scale
-            items.append(
-                ItemSpec(
-                    number=number,
-                    text=text,
-                    reverse=reverse,
-                    text_status=text_status,
-                    response_scale=scale,
-                    own_scale=bool(own),
-                    scored=scored,
-                    required=required,
-                    note=note,
-                )
-            )
+            items.append(self.item(table, label, form_scale, code, seen))
         numbers = [item.number for item in items]
         if numbers != list(range(1, len(items) + 1)):
             self.fail(
                 f"items must be numbered 1 to {len(items)} in file order; found {_list(numbers)}"
             )
         return items
+
+    def item(
+        self, raw: object, label: str, form_scale: ResponseScale, code: str, seen: set[int]
+    ) -> ItemSpec:
+        table = self.keys(raw, _ITEM_REQUIRED, _ITEM_OPTIONAL, label)
+        number = self.integer(table, "number", label)
+        if number < 1:
+            self.fail(f"{label}: item numbers start at 1, got {number}")
+        if number in seen:
+            self.fail(f"{label}: item number {number} appears more than once")
+        seen.add(number)
+        text = self.text(table, "text", label)
+        text_status = self.choice(table, "text_status", TEXT_STATUSES, label)
+        self.check_placeholder(label, text, text_status, f"{code} item {number}")
+        reverse = self.flag(table, "reverse", label)
+        scored = self.flag(table, "scored", label, default=True)
+        required = self.flag(table, "required", label, default=True)
+        if reverse and not scored:
+            self.fail(
+                f"{label}: reverse = true on an unscored item; "
+                "reverse keys only apply to scored items"
+            )
+        note = table.get("note", "")
+        if not isinstance(note, str):
+            self.fail(f"{label}: 'note' must be a string")
+        own = [key for key in _SCALE_TABLE_REQUIRED if key in table]
+        if own and len(own) != len(_SCALE_TABLE_REQUIRED):
+            self.fail(
+                f"{label}: an item's own response options need all of min, max and "
+                f"labels; got only {', '.join(own)}"
+            )
+        return ItemSpec(
+            number=number,
+            text=text,
+            reverse=reverse,
+            text_status=text_status,
+            response_scale=self.response_scale(table, label) if own else form_scale,
+            own_scale=bool(own),
+            scored=scored,
+            required=required,
+            note=note,
+        )
+
+    def check_placeholder(self, label: str, text: str, text_status: str, example: str) -> None:
+        """Placeholder text says so, and text that says so is marked a placeholder."""
+        says_placeholder = PLACEHOLDER_PHRASE in text.lower()
+        if text_status == "placeholder" and not says_placeholder:
+            self.fail(
+                f'{label}: placeholder text must say "{PLACEHOLDER_PHRASE}", e.g. '
+                f'"{example} — {PLACEHOLDER_PHRASE}"'
+            )
+        if says_placeholder and text_status != "placeholder":
+            self.fail(
+                f'{label}: the text says "{PLACEHOLDER_PHRASE}" but text_status is '
+                f'{text_status!r}; a placeholder must be marked text_status = "placeholder"'
+            )
 
     def scales(
         self, raw: object, items: list[ItemSpec], by_number: Mapping[int, ItemSpec]
@@ -713,78 +721,100 @@ class _Builder:
             label = f"[[scales]] entry {index}"
             if isinstance(table, dict) and isinstance(table.get("name"), str):
                 label = f"scale {table['name']!r}"
-            table = self.keys(table, _SCORE_REQUIRED, _SCORE_OPTIONAL, label)
-            name = table["name"]
-            if not isinstance(name, str) or not _SCALE_NAME_RE.match(name):
-                self.fail(
-                    f"{label}: name {name!r} must be lower-case letters, digits and '_' "
-                    "starting with a letter, like 'total' or 'realism'"
-                )
-            if name in names:
-                self.fail(f"{label}: scale name {name!r} appears more than once")
-            names.add(name)
-            scale_label = self.text(table, "label", label)
-            members = table["items"]
-            if not isinstance(members, list) or not members or not all(_is_int(n) for n in members):
-                self.fail(f"{label}: 'items' must be a non-empty list of item numbers")
-            if len(set(members)) != len(members):
-                repeated = sorted({n for n in members if members.count(n) > 1})
-                self.fail(f"{label}: lists item {_list(repeated)} more than once")
-            for number in members:
-                if number not in by_number:
-                    self.fail(f"{label}: lists item {number}, which does not exist")
-                if not by_number[number].scored:
-                    self.fail(f"{label}: lists item {number}, which is not scored (scored = false)")
-            method = self.choice(table, "method", METHODS, label)
-            max_missing = self.integer(table, "max_missing", label)
-            if not 0 <= max_missing < len(members):
-                self.fail(
-                    f"{label}: max_missing is {max_missing} but must be between 0 and "
-                    f"{len(members) - 1} (the scale has {len(members)} items)"
-                )
-            prorate = self.flag(table, "prorate", label, default=False)
-            if prorate and method != "sum":
-                self.fail(
-                    f'{label}: prorate = true applies only to method = "sum"; a mean '
-                    "already uses the answered items"
-                )
-            if method == "sum" and max_missing > 0 and not prorate:
-                self.fail(
-                    f"{label}: a sum that allows {max_missing} missing answer(s) must set "
-                    "prorate = true, or missing answers would silently lower the score"
-                )
-            higher_is_better = self.flag(table, "higher_is_better", label)
-            reference_sd = self.number(table, "reference_sd", label)
-            if reference_sd is not None and reference_sd <= 0:
-                self.fail(f"{label}: reference_sd must be greater than 0, got {reference_sd}")
-            reliability = self.number(table, "reference_reliability", label)
-            if reliability is not None and not 0 < reliability < 1:
-                self.fail(
-                    f"{label}: reference_reliability must lie between 0 and 1, got {reliability}"
-                )
-            reliable_change = self.number(table, "reliable_change", label)
-            if reliable_change is not None and reliable_change <= 0:
-                self.fail(f"{label}: reliable_change must be greater than 0, got {reliable_change}")
-            note = table.get("note", "")
-            if not isinstance(note, str):
-                self.fail(f"{label}: 'note' must be a string")
-            scale = ScaleSpec(
-                name=name,
-                label=scale_label,
-                items=tuple(members),
-                method=method,
-                max_missing=max_missing,
-                prorate=prorate,
-                higher_is_better=higher_is_better,
-                reference_sd=reference_sd,
-                reference_reliability=reliability,
-                reliable_change=reliable_change,
-                note=note,
-            )
-            low, high = _range_of(scale, by_number)
-            bands = self.bands(table.get("bands", []), label, low, high)
-            scales.append(replace(scale, bands=bands))
+            scales.append(self.scale(table, label, by_number, names))
         return scales
+
+    def scale(
+        self, raw: object, label: str, by_number: Mapping[int, ItemSpec], names: set[str]
+    ) -> ScaleSpec:
+        table = self.keys(raw, _SCORE_REQUIRED, _SCORE_OPTIONAL, label)
+        name = table["name"]
+        if not isinstance(name, str) or not _SCALE_NAME_RE.match(name):
+            self.fail(
+                f"{label}: name {name!r} must be lower-case letters, digits and '_' "
+                "starting with a letter, like 'total' or 'realism'"
+            )
+        if name in names:
+            self.fail(f"{label}: scale name {name!r} appears more than once")
+        names.add(name)
+        scale_label = self.text(table, "label", label)
+        members = self.members(table, label, by_number)
+        method, max_missing, prorate = self.scoring_rule(table, label, len(members))
+        higher_is_better = self.flag(table, "higher_is_better", label)
+        references = self.references(table, label)
+        note = table.get("note", "")
+        if not isinstance(note, str):
+            self.fail(f"{label}: 'note' must be a string")
+        scale = ScaleSpec(
+            name=name,
+            label=scale_label,
+            items=tuple(members),
+            method=method,
+            max_missing=max_missing,
+            prorate=prorate,
+            higher_is_better=higher_is_better,
+            **references,
+            note=note,
+        )
+        low, high = _range_of(scale, by_number)
+        return replace(scale, bands=self.bands(table.get("bands", []), label, low, high))
+
+    def members(
+        self, table: Mapping[str, Any], label: str, by_number: Mapping[int, ItemSpec]
+    ) -> list[int]:
+        members = table["items"]
+        if not isinstance(members, list) or not members or not all(_is_int(n) for n in members):
+            self.fail(f"{label}: 'items' must be a non-empty list of item numbers")
+        if len(set(members)) != len(members):
+            repeated = sorted({n for n in members if members.count(n) > 1})
+            self.fail(f"{label}: lists item {_list(repeated)} more than once")
+        for number in members:
+            if number not in by_number:
+                self.fail(f"{label}: lists item {number}, which does not exist")
+            if not by_number[number].scored:
+                self.fail(f"{label}: lists item {number}, which is not scored (scored = false)")
+        return members
+
+    def scoring_rule(
+        self, table: Mapping[str, Any], label: str, size: int
+    ) -> tuple[str, int, bool]:
+        """method, max_missing and prorate, which only make sense together."""
+        method = self.choice(table, "method", METHODS, label)
+        max_missing = self.integer(table, "max_missing", label)
+        if not 0 <= max_missing < size:
+            self.fail(
+                f"{label}: max_missing is {max_missing} but must be between 0 and "
+                f"{size - 1} (the scale has {size} items)"
+            )
+        prorate = self.flag(table, "prorate", label, default=False)
+        if prorate and method != "sum":
+            self.fail(
+                f'{label}: prorate = true applies only to method = "sum"; a mean '
+                "already uses the answered items"
+            )
+        if method == "sum" and max_missing > 0 and not prorate:
+            self.fail(
+                f"{label}: a sum that allows {max_missing} missing answer(s) must set "
+                "prorate = true, or missing answers would silently lower the score"
+            )
+        return method, max_missing, prorate
+
+    def references(self, table: Mapping[str, Any], label: str) -> dict[str, float | None]:
+        """The published values reliable change is computed from (each optional)."""
+        reference_sd = self.number(table, "reference_sd", label)
+        if reference_sd is not None and reference_sd <= 0:
+            self.fail(f"{label}: reference_sd must be greater than 0, got {reference_sd}")
+        reliability = self.number(table, "reference_reliability", label)
+        if reliability is not None and not 0 < reliability < 1:
+            self.fail(f"{label}: reference_reliability must lie between 0 and 1, got {reliability}")
+        reliable_change = self.number(table, "reliable_change", label)
+        if reliable_change is not None and reliable_change <= 0:
+            self.fail(f"{label}: reliable_change must be greater than 0, got {reliable_change}")
+        return {
+            "reference_sd": reference_sd,
+            "reference_reliability": reliability,
+            "reliable_change": reliable_change,
+        }
 
     def bands(self, raw: object, where: str, low: float, high: float) -> tuple[Band, ...]:
         if not isinstance(raw, list):

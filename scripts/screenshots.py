@@ -53,8 +53,9 @@ def prepare() -> None:
     from django.contrib.auth import get_user_model
     from django.db.models import Count
 
-    from clinic import selectors, services
     from clinic.models import Dyad
+    from clinic.selectors.care import next_session_number
+    from clinic.services.care import session_log
     from rri_forms.services.links import link_issue
 
     user = get_user_model().objects.get(username="therapist")
@@ -64,10 +65,10 @@ def prepare() -> None:
     # keeps its seeded history. Prefer a client with a first name for the greeting.
     candidates = list(dyads.exclude(pk=shown.pk).select_related("client").order_by("pk"))
     other = next((d for d in candidates if d.client.display_name), candidates[0])
-    session = services.session_log(
+    session = session_log(
         actor_user=user,
         dyad=other,
-        number=selectors.next_session_number(other),
+        number=next_session_number(other),
         date=other.clinic.today(),
     )
     _link, token = link_issue(actor_user=user, session=session)

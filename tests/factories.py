@@ -9,6 +9,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from clinic.models import Client, Clinic, Dyad, StaffMember, Supervision, TherapySession
+from rri_forms.models import Administration, Instrument
+from rri_forms.selectors import current_instruments
+from rri_forms.services.recording import administration_rows, save_rows
 
 PASSWORD = "correct horse battery staple"
 
@@ -77,3 +80,34 @@ class SessionFactory(factory.django.DjangoModelFactory):
     date = factory.LazyAttribute(
         lambda o: o.dyad.started_on + datetime.timedelta(days=7 * (o.number - 1))
     )
+
+
+def make_administration(
+    session: TherapySession,
+    instrument: str | Instrument,
+    answers: dict[int, int | None] | None = None,
+    *,
+    value: int | None = None,
+    submitted_by: StaffMember | None = None,
+    submitted_at: datetime.datetime | None = None,
+) -> Administration:
+    """A completed form stored as the services store one (administration, answers, scores).
+
+    `instrument` is an Instrument or the code of a current one; without `answers`, every
+    item is answered `value` (or its scale's maximum).
+    """
+    if isinstance(instrument, str):
+        (instrument,) = current_instruments([instrument])
+    if answers is None:
+        answers = {
+            item.number: item.response_scale.max if value is None else value
+            for item in instrument.spec.items
+        }
+    rows = administration_rows(
+        session=session,
+        instrument=instrument,
+        answers=answers,
+        submitted_at=submitted_at or timezone.now(),
+        submitted_by=submitted_by,
+    )
+    return save_rows(rows)

@@ -2,7 +2,7 @@
 
 Procrastinate stores a job's status and events but not why it failed; a worker middleware
 writes each failed attempt (exception type and message, the traceback's frames) to
-`clinic.JobError`, which the health page (clinic/health_views.py) shows. Installed by
+`clinic.JobError`, which the health page (clinic/views/health.py) shows. Installed by
 settings.PROCRASTINATE_ON_APP_READY, so `manage.py procrastinate worker`, in-process
 workers and tests all record the same way.
 """

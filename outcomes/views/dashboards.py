@@ -25,9 +25,9 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_safe
 
 from clinic import access
-from clinic.audit import log_access
 from clinic.models import AccessLog, Dyad
-from clinic.selectors import caseload
+from clinic.selectors.care import caseload
+from clinic.services.audit import log_access
 from outcomes.analytics.alerts import needs_action
 from outcomes.models import AlertAcknowledgement
 from outcomes.selectors import dashboards

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from clinic import access
-from clinic.audit import log_access
 from clinic.forms import EndDyadForm
 from clinic.models import AccessLog, Dyad
+from clinic.services.audit import log_access
 from outcomes.analytics import ScaleReference, sort_alerts
 from outcomes.analytics.alerts import Alert, needs_action
 from outcomes.references import total_references

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic.access import can_write_dyad, require_staff
+from clinic.access import require_dyad_write, require_staff
 from clinic.models import TherapySession
 from dyad.lib.integrity import readable_integrity_errors
 from rri_forms.models import Administration, ClientLink, LinkEmail
@@ -39,8 +39,7 @@ def link_issue(*, actor_user: AbstractBaseUser, session: TherapySession) -> tupl
 
     Returns the link and the raw token, which exists only now: the database keeps a hash.
     """
-    if not can_write_dyad(actor_user, session.dyad):
-        raise PermissionDenied("Read-only access to this session")
+    require_dyad_write(actor_user, session.dyad, "Read-only access to this session")
     if not session.attended:
         raise ValidationError(_("The client did not attend this session; no forms are due."))
     instrument_ids = _pending_client_instruments(session)
@@ -75,8 +74,7 @@ def link_issue(*, actor_user: AbstractBaseUser, session: TherapySession) -> tupl
 
 @transaction.atomic
 def link_revoke(*, actor_user: AbstractBaseUser, session: TherapySession) -> int:
-    if not can_write_dyad(actor_user, session.dyad):
-        raise PermissionDenied("Read-only access to this session")
+    require_dyad_write(actor_user, session.dyad, "Read-only access to this session")
     return ClientLink.objects.filter(
         session=session, revoked_at__isnull=True, used_at__isnull=True
     ).update(revoked_at=timezone.now())

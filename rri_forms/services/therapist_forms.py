@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic.access import staff_for
+from clinic.access import is_dyad_therapist, require_dyad_therapist, staff_for
 from clinic.models import TherapySession
 from rri_forms.models import Administration, AdministrationCorrection, Answer, Instrument, Score
 from rri_forms.scoring import score_answers
@@ -24,8 +24,7 @@ def correction_deadline(administration: Administration, days: int) -> datetime.d
 
 def can_fill_therapist_forms(user: AbstractBaseUser, session: TherapySession) -> bool:
     """Only the dyad's own therapist rates the relationship from the therapist's side."""
-    member = staff_for(user)
-    return member is not None and member.pk == session.dyad.therapist_id
+    return is_dyad_therapist(user, session.dyad)
 
 
 @transaction.atomic
@@ -37,8 +36,9 @@ def therapist_forms_save(
     answers: dict[int, dict[int, int]],
 ) -> list[Administration]:
     """Create the therapist's administrations, or correct existing ones (recorded)."""
-    if not can_fill_therapist_forms(actor_user, session):
-        raise PermissionDenied("Only the dyad's therapist fills in the therapist forms")
+    require_dyad_therapist(
+        actor_user, session.dyad, "Only the dyad's therapist fills in the therapist forms"
+    )
     if not session.attended:
         raise ValidationError(_("The client did not attend this session; no forms are due."))
     member = staff_for(actor_user)

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from clinic.access import require_staff
-from clinic.views import apply_errors
+from clinic.access import require_admin
+from clinic.forms import apply_errors
 from rri_forms.forms import FIELDS, FormSettingsForm
 from rri_forms.selectors import form_settings_for
 from rri_forms.services.settings import form_settings_update
@@ -18,9 +18,7 @@ from rri_forms.services.settings import form_settings_update
 @login_required
 @require_http_methods(["GET", "POST"])
 def form_settings(request: HttpRequest) -> HttpResponse:
-    member = require_staff(request.user)
-    if not member.is_admin:
-        raise PermissionDenied("Clinic admins only")
+    member = require_admin(request.user)
     current = form_settings_for(member.clinic)
     form = FormSettingsForm(request.POST or None, initial=FormSettingsForm.initial_from(current))
     if request.method == "POST" and form.is_valid():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,11 +15,12 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from clinic import access, selectors, services
-from clinic.audit import log_access
-from clinic.forms import SessionForm
+from clinic import access
+from clinic.forms import SessionForm, apply_errors, keep_typed
 from clinic.models import AccessLog
-from clinic.views import apply_errors, keep_typed
+from clinic.selectors.care import next_session_number
+from clinic.services.audit import log_access
+from clinic.services.care import session_log
 from dyad.lib import ratelimit
 from dyad.lib.errors import DATABASE_DOWN, SAVE_FAILED, save_failed
 from rri_forms import fresh_link
@@ -46,15 +47,13 @@ def session_new(request: HttpRequest, pk: int) -> HttpResponse:
     dyad = access.get_dyad_for_write(request.user, pk)
     form = SessionForm(
         request.POST or None,
-        initial={"number": selectors.next_session_number(dyad), "date": dyad.clinic.today()},
+        initial={"number": next_session_number(dyad), "date": dyad.clinic.today()},
     )
     lost: Exception | None = None
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
-                session = services.session_log(
-                    actor_user=request.user, dyad=dyad, **form.cleaned_data
-                )
+                session = session_log(actor_user=request.user, dyad=dyad, **form.cleaned_data)
                 token = None
                 if session.attended:
                     _link, token = link_issue(actor_user=request.user, session=session)
@@ -123,8 +122,9 @@ def _therapist_instruments(session) -> tuple[list[Instrument], dict]:  # type: i
 @require_http_methods(["GET", "POST"])
 def therapist_forms(request: HttpRequest, pk: int) -> HttpResponse:
     session = access.get_session_for_user(request.user, pk)
-    if not can_fill_therapist_forms(request.user, session):
-        raise PermissionDenied("Only the dyad's therapist fills in these forms")
+    access.require_dyad_therapist(
+        request.user, session.dyad, "Only the dyad's therapist fills in these forms"
+    )
     instruments, existing = _therapist_instruments(session)
     parsed = None
     error = None

@@ -58,7 +58,7 @@ def test_a_refused_move_says_why_and_changes_nothing(personas, login, therapist,
 def test_the_service_refuses_a_move_to_the_same_therapist(personas):
     from django.core.exceptions import ValidationError
 
-    from clinic import services
+    from clinic.services import care as services
 
     with pytest.raises(ValidationError, match="already with this therapist"):
         services.dyad_transfer(

@@ -126,7 +126,7 @@ def test_unknown_ids_are_404(personas, login):
 
 
 def test_caseload_search_and_pages(personas, login):
-    from clinic.views import CASELOAD_PAGE_SIZE
+    from clinic.views.care import CASELOAD_PAGE_SIZE
     from tests.factories import ClientFactory, DyadFactory
 
     for i in range(CASELOAD_PAGE_SIZE + 2):

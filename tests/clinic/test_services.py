@@ -5,8 +5,8 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from clinic import services
 from clinic.models import Client, Dyad, TherapySession
+from clinic.services import care as services
 
 pytestmark = pytest.mark.django_db
 

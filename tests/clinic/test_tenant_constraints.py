@@ -11,14 +11,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from clinic import services, staff_services
 from clinic.models import Dyad, StaffMember, Supervision, TherapySession
+from clinic.services import care as services
+from clinic.services import staff as staff_services
 from dyad.lib.integrity import readable_integrity_errors
 from rri_forms.models import Administration, ClientLink
-from rri_forms.selectors import current_instruments
 from rri_forms.services import links
-from rri_forms.services.therapist_forms import therapist_forms_save
-from tests.factories import ClientFactory, DyadFactory
+from tests.factories import ClientFactory, DyadFactory, make_administration
 
 pytestmark = pytest.mark.django_db
 
@@ -232,14 +231,9 @@ def test_session_log_racing_a_start_date_change_shows_the_message(personas):
 
 @pytest.fixture
 def administration(personas) -> Administration:
-    instruments = current_instruments(["RRI-T"])
-    therapist_forms_save(
-        actor_user=personas.therapist_a1.user,
-        session=personas.session_a1,
-        instruments=instruments,
-        answers={instruments[0].pk: {item.number: 3 for item in instruments[0].spec.items}},
+    return make_administration(
+        personas.session_a1, "RRI-T", value=3, submitted_by=personas.therapist_a1
     )
-    return Administration.objects.get(session=personas.session_a1, instrument_code="RRI-T")
 
 
 def test_a_form_of_another_dyad_than_its_session_is_refused(personas, administration):

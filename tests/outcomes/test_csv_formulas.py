@@ -9,7 +9,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from clinic import privacy
+from clinic.selectors import privacy
 from dyad.lib.spreadsheet import spreadsheet_safe
 from outcomes.exports import csv_exports
 from tests.outcomes.conftest import rate

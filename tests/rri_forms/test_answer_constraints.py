@@ -6,22 +6,16 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from rri_forms.models import Administration, Answer, Instrument
-from rri_forms.selectors import current_instruments
-from rri_forms.services.therapist_forms import therapist_forms_save
+from tests.factories import make_administration
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def rri_t_administration(personas) -> Administration:
-    instruments = current_instruments(["RRI-T"])
-    therapist_forms_save(
-        actor_user=personas.therapist_a1.user,
-        session=personas.session_a1,
-        instruments=instruments,
-        answers={instruments[0].pk: {item.number: 3 for item in instruments[0].spec.items}},
+    return make_administration(
+        personas.session_a1, "RRI-T", value=3, submitted_by=personas.therapist_a1
     )
-    return Administration.objects.get(session=personas.session_a1, instrument_code="RRI-T")
 
 
 def _violated(sql: str, params: list) -> str:

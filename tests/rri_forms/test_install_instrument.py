@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
 
 from rri_forms.models import Administration, Instrument
-from rri_forms.services.recording import administration_rows, save_rows
+from tests.factories import make_administration
 
 pytestmark = pytest.mark.django_db
 
@@ -48,15 +47,7 @@ def _rri_c(version: str = "1") -> Instrument:
 
 
 def _complete_a_form(session) -> Administration:  # type: ignore[no-untyped-def]
-    instrument = _rri_c()
-    rows = administration_rows(
-        session=session,
-        instrument=instrument,
-        answers={item.number: 4 for item in instrument.spec.items},
-        submitted_at=timezone.now(),
-        submitted_by=None,
-    )
-    return save_rows(rows)
+    return make_administration(session, _rri_c(), value=4)
 
 
 def test_shipped_instruments_are_installed():

@@ -7,10 +7,9 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import F
-from django.utils import timezone
 
 from rri_forms.models import Administration, Instrument, Score
-from rri_forms.services.recording import administration_rows, save_rows
+from tests.factories import make_administration
 
 pytestmark = pytest.mark.django_db
 
@@ -38,14 +37,7 @@ def forms(personas) -> dict[str, Administration]:
         if code == "RRI-C":
             answers[2] = 2  # a reverse-keyed item
             answers[5] = None  # one skipped
-        rows = administration_rows(
-            session=session,
-            instrument=instrument,
-            answers=answers,
-            submitted_at=timezone.now(),
-            submitted_by=None,
-        )
-        made[code] = save_rows(rows)
+        made[code] = make_administration(session, instrument, answers)
     return made
 
 

@@ -24,9 +24,9 @@ from rri_forms.models import Administration, ClientLink
 from rri_forms.selectors import instruments_by_ids
 from rri_forms.services.client_forms import Outcome, client_forms_submit
 from rri_forms.services.links import link_issue
-from rri_forms.services.recording import administration_rows, save_rows
 from rri_forms.views.client import SAVED_KEY, SESSION_KEY
 from tests.conftest import CsrfClient
+from tests.factories import make_administration
 from tests.rri_forms.conftest import complete_answers
 
 pytestmark = pytest.mark.django_db
@@ -138,16 +138,7 @@ def test_an_attempt_rolled_back_by_a_constraint_stays_counted(
     link, token = issued_link
     phone, submission_id = _phone_with_form(token)
     first = client_instruments[0]
-    answers = {item.number: item.response_scale.max for item in first.spec.items}
-    save_rows(
-        administration_rows(
-            session=personas.session_a1,
-            instrument=first,
-            answers=answers,
-            submitted_at=timezone.now(),
-            submitted_by=None,
-        )
-    )
+    make_administration(personas.session_a1, first)
     data = {**complete_answers(client_instruments), "submission_id": submission_id}
     response = phone.post_form(reverse("client_form"), data)
     assert response.status_code == 410

@@ -45,7 +45,7 @@ def _no_traceback(response) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("error", [DB_DOWN, InterfaceError("connection already closed")])
 def test_database_down_in_a_view_is_a_503_with_retry_after(login, error):
     http = login("therapist_a1")
-    with mock.patch("clinic.selectors.caseload_for_user", side_effect=error):
+    with mock.patch("clinic.selectors.care.caseload_for_user", side_effect=error):
         response = http.get(reverse("caseload"))
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
@@ -243,7 +243,7 @@ def test_500_shows_no_details(login, personas):
     http = login("therapist_a1")
     http.raise_request_exception = False
     secret = f"Robin {personas.dyad_a1.client.code} said something private"
-    with mock.patch("clinic.selectors.caseload_for_user", side_effect=RuntimeError(secret)):
+    with mock.patch("clinic.selectors.care.caseload_for_user", side_effect=RuntimeError(secret)):
         response = http.get(reverse("caseload"))
     body = response.content.decode()
     assert response.status_code == 500

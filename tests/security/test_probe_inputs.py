@@ -1,5 +1,5 @@
 """The production 500s the probe found (issue 15, item 5), one request each; the fuzz
-strategies (tests/audit/fuzzing.py) now draw NUL bytes and non-ASCII digits everywhere."""
+strategies (tests/fuzz/fuzzing.py) now draw NUL bytes and non-ASCII digits everywhere."""
 
 from __future__ import annotations
 

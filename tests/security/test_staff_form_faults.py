@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from clinic import services
 from clinic.models import Client, Dyad, TherapySession
+from clinic.services import care as services
 from rri_forms.models import ClientLink
 from tests.security.test_faults import FailOnWrite, _no_traceback
 

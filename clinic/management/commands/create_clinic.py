@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic.staff_services import clinic_create
+from clinic.services.staff import clinic_create
 
 
 class Command(BaseCommand):

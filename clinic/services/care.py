@@ -1,28 +1,32 @@
-"""Writes to the clinic domain. Each service is one transaction and validates first."""
+"""Clients, dyads and sessions: each write one transaction, role checked, validated first."""
 
 from __future__ import annotations
 
 import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from clinic.access import can_write_dyad, require_staff
+from clinic.access import (
+    require_admin,
+    require_assignable,
+    require_client_write,
+    require_dyad_write,
+    require_same_clinic,
+    require_staff,
+)
 from clinic.models import Client, Dyad, StaffMember, TherapySession
-from clinic.privacy import PSEUDONYM_PREFIX
+from clinic.services.privacy import PSEUDONYM_PREFIX
 from dyad.lib.integrity import readable_integrity_errors
 
 
 def _check_therapist(actor: StaffMember, therapist: StaffMember) -> None:
     if therapist.clinic_id != actor.clinic_id or not therapist.is_therapist:
         raise ValidationError({"therapist": _("Choose a therapist of your clinic.")})
-    if actor.is_therapist and therapist.pk != actor.pk:
-        raise PermissionDenied("Therapists open dyads for themselves only")
-    if actor.is_supervisor:
-        raise PermissionDenied("Supervisors have read-only access")
+    require_assignable(actor, therapist)
 
 
 @transaction.atomic
@@ -60,9 +64,7 @@ def client_update(
     reminders_off: bool = False,
 ) -> Client:
     """Correct a client's code, first name or email. A pseudonymised client stays so."""
-    actor = require_staff(actor_user)
-    if actor.is_supervisor or client.clinic_id != actor.clinic_id:
-        raise PermissionDenied("Read-only access to this client")
+    require_client_write(actor_user, client)
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.code.startswith(PSEUDONYM_PREFIX):
         raise ValidationError(
@@ -88,8 +90,7 @@ def dyad_open(
 ) -> Dyad:
     actor = require_staff(actor_user)
     _check_therapist(actor, therapist)
-    if client.clinic_id != actor.clinic_id:
-        raise PermissionDenied("Client of another clinic")
+    require_same_clinic(actor, client.clinic_id, "Client of another clinic")
     if started_on > actor.clinic.today():
         raise ValidationError({"started_on": _("The start date cannot be in the future.")})
     dyad = Dyad(clinic=actor.clinic, therapist=therapist, client=client, started_on=started_on)
@@ -101,8 +102,7 @@ def dyad_open(
 
 @transaction.atomic
 def dyad_end(*, actor_user: AbstractBaseUser, dyad: Dyad, ended_on: datetime.date) -> Dyad:
-    if not can_write_dyad(actor_user, dyad):
-        raise PermissionDenied("Read-only access to this dyad")
+    require_dyad_write(actor_user, dyad)
     if not dyad.is_active:
         raise ValidationError(_("This dyad has already ended."))
     if ended_on > dyad.clinic.today():
@@ -121,9 +121,7 @@ def dyad_transfer(
 ) -> Dyad:
     """Move a client to another therapist (clinic admins): the dyad ends on `on` and a new
     one starts that day. Sessions and forms stay with the relationship they belong to."""
-    actor = require_staff(actor_user)
-    if not actor.is_admin or dyad.clinic_id != actor.clinic_id:
-        raise PermissionDenied("Clinic admins move clients between therapists")
+    actor = require_admin(actor_user, dyad.clinic_id)
     dyad = Dyad.objects.select_for_update().get(pk=dyad.pk)
     if not dyad.is_active:
         raise ValidationError(_("This dyad has already ended."))
@@ -153,8 +151,7 @@ def session_log(
     attendance: str = TherapySession.Attendance.ATTENDED,
 ) -> TherapySession:
     """Record a session of the dyad; refuses future dates and duplicate numbers."""
-    if not can_write_dyad(actor_user, dyad):
-        raise PermissionDenied("Read-only access to this dyad")
+    require_dyad_write(actor_user, dyad)
     errors: dict[str, str] = {}
     if not dyad.is_active:
         raise ValidationError(_("This dyad has ended; sessions can no longer be added."))

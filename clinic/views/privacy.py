@@ -6,52 +6,36 @@ is a 404; a therapist or supervisor who can see the client gets a 403.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from clinic import access, privacy
-from clinic.audit import log_access
+from clinic import access
+from clinic.forms import RetentionForm
 from clinic.models import AccessLog, Client
-
-
-class RetentionForm(forms.Form):
-    retention_hold = forms.BooleanField(label=gettext_lazy("Retention hold"), required=False)
-    retention_note = forms.CharField(
-        label=gettext_lazy("Reason for the hold"),
-        max_length=300,
-        required=False,
-        help_text=Client._meta.get_field("retention_note").help_text,
-    )
-
-
-def _client_for_admin(request: HttpRequest, pk: int) -> Client:
-    client = access.get_client_for_user(request.user, pk)  # 404 unless visible
-    if not access.require_staff(request.user).is_admin:
-        raise PermissionDenied("Clinic admins only")
-    return client
+from clinic.selectors.privacy import access_log_about, client_rows, export_zip
+from clinic.services import privacy
+from clinic.services.audit import log_access
 
 
 @never_cache
 @login_required
 @require_GET
 def client_privacy(request: HttpRequest, pk: int) -> HttpResponse:
-    client = _client_for_admin(request, pk)
-    rows = privacy.client_rows(client)
+    client = access.get_client_for_admin(request.user, pk)
+    rows = client_rows(client)
     counts = [
         (model._meta.verbose_name_plural, count)
         for model, count in rows.counts()
         if model is not Client
     ]
-    access_count = privacy.access_log_about(client).count()
+    access_count = access_log_about(client).count()
     log_access(
         request, AccessLog.Action.VIEW_CLIENT, client=client, obj=client, detail="privacy page"
     )
@@ -77,10 +61,10 @@ def client_privacy(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def client_privacy_export(request: HttpRequest, pk: int) -> HttpResponse:
-    client = _client_for_admin(request, pk)
+    client = access.get_client_for_admin(request.user, pk)
     member = access.require_staff(request.user)
     with transaction.atomic():
-        content = privacy.export_zip(client, exported_by=member)
+        content = export_zip(client, exported_by=member)
         log_access(
             request,
             AccessLog.Action.EXPORT,
@@ -99,7 +83,7 @@ def client_privacy_export(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def client_retention(request: HttpRequest, pk: int) -> HttpResponse:
-    client = _client_for_admin(request, pk)
+    client = access.get_client_for_admin(request.user, pk)
     form = RetentionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("The reason for a hold can be at most 300 characters."))
@@ -135,7 +119,7 @@ def client_retention(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def client_pseudonymise(request: HttpRequest, pk: int) -> HttpResponse:
-    client = _client_for_admin(request, pk)
+    client = access.get_client_for_admin(request.user, pk)
     try:
         with transaction.atomic():
             client = privacy.client_pseudonymise(
@@ -164,7 +148,7 @@ def client_pseudonymise(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def client_erase(request: HttpRequest, pk: int) -> HttpResponse:
-    client = _client_for_admin(request, pk)
+    client = access.get_client_for_admin(request.user, pk)
     try:
         with transaction.atomic():
             deleted = privacy.client_erase(

@@ -32,8 +32,8 @@ from rri_forms.rendering import field_name
 from rri_forms.scoring import score_answers
 from rri_forms.selectors import current_instruments
 from rri_forms.services.links import link_issue
-from tests.audit.fuzzing import FUZZ, FUZZ_FAST, any_text, any_value, date_or_garbage, rolled_back
 from tests.conftest import CsrfClient
+from tests.fuzz.fuzzing import FUZZ, FUZZ_FAST, any_text, any_value, date_or_garbage, rolled_back
 
 pytestmark = pytest.mark.django_db
 

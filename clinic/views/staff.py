@@ -1,7 +1,7 @@
 """The clinic admin's staff pages: list, add, edit, supervision, sign-in help.
 
 Admins only (others get a 403); another clinic's staff member is a 404. Writes go through
-clinic.staff_services; a refused change comes back as a readable error, nothing saved.
+clinic.services.staff; a refused change comes back as a readable error, nothing saved.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,19 +19,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinic import access, selectors, staff_services
+from clinic import access
+from clinic.forms import ClinicSecurityForm, StaffForm, SupervisionForm, apply_errors
 from clinic.models import StaffMember
-from clinic.staff_forms import ClinicSecurityForm, StaffForm, SupervisionForm
-from clinic.views import apply_errors
+from clinic.selectors.care import staff_overview
+from clinic.services import staff as staff_services
 
 logger = logging.getLogger("dyad.errors")
-
-
-def _require_admin(request: HttpRequest) -> StaffMember:
-    member = access.require_staff(request.user)
-    if not member.is_admin:
-        raise PermissionDenied("Clinic admins only")
-    return member
 
 
 def _supervision_form(
@@ -79,7 +73,7 @@ def _edit_page(request: HttpRequest, target: StaffMember, **context) -> HttpResp
 @login_required
 @require_http_methods(["GET", "POST"])
 def staff_list(request: HttpRequest) -> HttpResponse:
-    member = _require_admin(request)
+    member = access.require_admin(request.user)
     form = ClinicSecurityForm(
         request.POST or None, initial={"therapists_need_2fa": member.clinic.therapists_need_2fa}
     )
@@ -93,7 +87,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         request,
         "clinic/staff_list.html",
         {
-            "staff": selectors.staff_overview(request.user),
+            "staff": staff_overview(request.user),
             "security_form": form,
             "deployment_forces_2fa": settings.REQUIRE_2FA and settings.THERAPISTS_NEED_2FA,
             "require_2fa": settings.REQUIRE_2FA,
@@ -104,8 +98,8 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
+@access.admin_required
 def staff_new(request: HttpRequest) -> HttpResponse:
-    _require_admin(request)
     form = StaffForm(request.POST or None, creating=True)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,4 +1,4 @@
-"""Reads for the clinic pages. Each returns a queryset with a fixed number of queries."""
+"""Reads for the caseload, team and staff pages; each a queryset with a fixed number of queries."""
 
 from __future__ import annotations
 

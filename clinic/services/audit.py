@@ -1,4 +1,7 @@
-"""Recording reads of client data (HIPAA audit controls cover reads, not only writes)."""
+"""Recording reads of client data (HIPAA audit controls cover reads, not only writes).
+
+Views of every app call `log_access`; the audit page's reads are clinic/selectors/audit.py.
+"""
 
 from __future__ import annotations
 

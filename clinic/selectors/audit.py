@@ -1,10 +1,8 @@
-"""The audit trail page (clinic admins only): reads from the access log, writes from the
-append-only history tables and admins' actions on colleagues' sign-ins (StaffSecurityEvent),
-one timeline, filtered and paginated.
+"""The audit trail's reads: one timeline over the access log, every registered history table
+and the staff security events, scoped to one clinic through each event's dyad or client.
 
-Every event is scoped to the admin's clinic through its dyad or client. A row whose
-client was erased is still found through the history of its dyad, session or form
-(clinic/history.py `live_or_recorded`), and is shown as "erased #id".
+A row whose client was erased is still found through the history of its dyad, session or
+form (clinic/history.py `live_or_recorded`), and is shown as "erased #id".
 """
 
 from __future__ import annotations
@@ -12,75 +10,17 @@ from __future__ import annotations
 import datetime
 import zoneinfo
 
-from django import forms
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_GET
 
-from clinic import access
-from clinic.audit import log_access
-from clinic.forms import DateInput
 from clinic.history import HISTORY_SOURCES, DyadEvent
 from clinic.models import AccessLog, Client, Clinic, Dyad, StaffMember, StaffSecurityEvent
 
 PAGE_SIZE = 50
 
 
-class AuditFilterForm(forms.Form):
-    client = forms.CharField(label=gettext_lazy("Client code"), max_length=32, required=False)
-    staff = forms.ModelChoiceField(
-        label=gettext_lazy("Staff member"), queryset=StaffMember.objects.none(), required=False
-    )
-    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=DateInput())
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=DateInput())
-    kind = forms.ChoiceField(
-        label=gettext_lazy("Show"),
-        required=False,
-        choices=[
-            ("", gettext_lazy("Reads and changes")),
-            ("read", gettext_lazy("Reads only")),
-            ("write", gettext_lazy("Changes only")),
-            ("security", gettext_lazy("Staff sign-in changes only")),
-        ],
-    )
-
-    def __init__(self, *args, clinic: Clinic, **kwargs):  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        self.clinic = clinic
-        self.fields["staff"].queryset = StaffMember.objects.filter(clinic=clinic).order_by(
-            "display_name"
-        )
-        for name, field in self.fields.items():
-            css = "form-select" if name in ("staff", "kind") else "form-control"
-            field.widget.attrs["class"] = f"{css} form-control-sm" if css == "form-control" else css
-
-    def clean_client(self) -> Client | None:
-        code = self.cleaned_data["client"].strip()
-        if not code:
-            return None
-        client = Client.objects.filter(clinic=self.clinic, code__iexact=code).first()
-        if client is None:
-            raise forms.ValidationError(
-                _("No client of this clinic has the code %(code)s.") % {"code": code}
-            )
-        return client
-
-    def clean(self):  # type: ignore[no-untyped-def]
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            raise forms.ValidationError(_("The start date is after the end date."))
-        return data
-
-
-def _bounds(clinic: Clinic, start, end):  # type: ignore[no-untyped-def]
+def day_bounds(clinic: Clinic, start, end):  # type: ignore[no-untyped-def]
     """The clinic's local days [start, end] as aware datetimes (None: open)."""
     zone = zoneinfo.ZoneInfo(clinic.time_zone)
     low = datetime.datetime.combine(start, datetime.time.min, tzinfo=zone) if start else None
@@ -204,7 +144,7 @@ _WRITE_ACTIONS = {
 }
 
 
-def _describe(rows: list[dict[str, object]], clinic: Clinic) -> list[dict[str, object]]:
+def describe(rows: list[dict[str, object]], clinic: Clinic) -> list[dict[str, object]]:
     """Add what a reader needs: actor, object and client, with no clinical content."""
     staff = {
         str(pk): name
@@ -245,36 +185,3 @@ def _describe(rows: list[dict[str, object]], clinic: Clinic) -> list[dict[str, o
         row["client_code"] = codes.get(client_id, "")
         row["client_erased"] = client_id is not None and client_id not in codes
     return rows
-
-
-@login_required
-@require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
-    member = access.require_staff(request.user)
-    if not member.is_admin:
-        raise PermissionDenied("Clinic admins only")
-    form = AuditFilterForm(request.GET or None, clinic=member.clinic)
-    page = None
-    data: dict[str, object] = {}
-    if form.is_bound and not form.is_valid():
-        # A bad filter shows nothing rather than silently showing everything.
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else None
-            text = " ".join(errors)
-            messages.error(request, f"{label}: {text}" if label else text)
-    else:
-        data = form.cleaned_data if form.is_bound else {}
-        low, high = _bounds(member.clinic, data.get("date_from"), data.get("date_to"))
-        timeline = Timeline(member.clinic_id, {**data, "low": low, "high": high})
-        page = Paginator(timeline, PAGE_SIZE).get_page(request.GET.get("page"))
-        page.object_list = _describe(list(page.object_list), member.clinic)
-        log_access(
-            request,
-            AccessLog.Action.VIEW_DASHBOARD,
-            clients=[row["client_id"] for row in page.object_list if row["client_code"]]
-            + ([data["client"].pk] if data.get("client") else []),
-            detail="audit trail",
-        )
-    return render(
-        request, "clinic/audit.html", {"form": form, "page": page, "client": data.get("client")}
-    )

@@ -14,8 +14,8 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from clinic.models import Client, Dyad, StaffMember, StaffSecurityEvent, Supervision
-from clinic.privacy import PSEUDONYM_PREFIX
-from tests.audit.fuzzing import (
+from clinic.services.privacy import PSEUDONYM_PREFIX
+from tests.fuzz.fuzzing import (
     FUZZ,
     FUZZ_FEW,
     any_text,

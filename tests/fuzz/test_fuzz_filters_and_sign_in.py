@@ -24,8 +24,10 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from clinic.models import AccessLog, StaffMember
-from clinic.staff_services import _password_link
-from tests.audit.fuzzing import (
+from clinic.services.staff import _password_link
+from tests.conftest import CsrfClient
+from tests.factories import PASSWORD
+from tests.fuzz.fuzzing import (
     FUZZ,
     FUZZ_FEW,
     any_text,
@@ -34,8 +36,6 @@ from tests.audit.fuzzing import (
     pk_or_garbage,
     rolled_back,
 )
-from tests.conftest import CsrfClient
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

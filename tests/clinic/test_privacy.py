@@ -14,9 +14,10 @@ import pytest
 from django.db import IntegrityError
 from django.urls import reverse
 
-from clinic import privacy
 from clinic.history import ClientEvent, DyadEvent
 from clinic.models import AccessLog, Client, Dyad, TherapySession
+from clinic.selectors import privacy
+from clinic.services import privacy as privacy_services
 from dyad.lib.logfilters import MESSAGE_REMOVED
 from rri_forms.history import AnswerEvent
 from rri_forms.models import (
@@ -299,7 +300,7 @@ def test_erase_is_all_or_nothing(full_record, personas, login, monkeypatch):
         )
         return rows
 
-    monkeypatch.setattr(privacy, "client_rows", rows_then_a_new_session)
+    monkeypatch.setattr(privacy_services, "client_rows", rows_then_a_new_session)
     http = login("admin_a")
     response = http.post_form(_privacy("client_erase", client), {"confirm": client.code})
     assert response.status_code == 302

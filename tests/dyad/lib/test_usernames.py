@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from clinic.models import StaffMember
-from clinic.staff_services import staff_create
+from clinic.services.staff import staff_create
 from dyad.lib import usernames
 from tests.factories import StaffFactory
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,29 +12,23 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from clinic import access, selectors, services
-from clinic.audit import log_access
-from clinic.forms import ClientDyadForm, ClientEditForm, EndDyadForm, NewDyadForm, TransferForm
+from clinic import access
+from clinic.forms import (
+    ClientDyadForm,
+    ClientEditForm,
+    EndDyadForm,
+    NewDyadForm,
+    TransferForm,
+    apply_errors,
+    keep_typed,
+)
 from clinic.models import AccessLog, Dyad, StaffMember
-from dyad.lib.errors import DATABASE_DOWN, SAVE_FAILED, save_failed
+from clinic.selectors import care as selectors
+from clinic.services import care as services
+from clinic.services.audit import log_access
+from dyad.lib.errors import DATABASE_DOWN, save_failed
 
 CASELOAD_PAGE_SIZE = 50
-
-
-def apply_errors(form, error: ValidationError) -> None:  # type: ignore[no-untyped-def]
-    """Show a service's ValidationError on the form (field errors where they belong)."""
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error.messages)
-
-
-def keep_typed(form, error: Exception) -> Exception:  # type: ignore[no-untyped-def]
-    """The save lost the database (its transaction kept nothing): say so on the form, which
-    is shown again with what was typed instead of the generic 503 page."""
-    form.add_error(None, SAVE_FAILED)
-    return error
 
 
 def _status(request: HttpRequest) -> str:
@@ -66,10 +60,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_safe
+@access.supervision_required
 def team(request: HttpRequest) -> HttpResponse:
-    member = access.require_staff(request.user)
-    if member.is_therapist:
-        raise PermissionDenied("Team view is for supervisors and admins")
     therapists = list(selectors.team_for_user(request.user))
     # Caseload counts and dates per therapist, no client: a row saying who looked.
     log_access(
@@ -117,10 +109,9 @@ def _caseload_page(request: HttpRequest, therapist: StaffMember | None) -> HttpR
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@access.writer_required
 def client_new(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
-    if member.is_supervisor:
-        raise PermissionDenied("Supervisors have read-only access")
     therapists = access.therapists_visible_to(request.user) if member.is_admin else None
     form = ClientDyadForm(
         request.POST or None,
@@ -170,9 +161,7 @@ def dyad_end(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def dyad_transfer(request: HttpRequest, pk: int) -> HttpResponse:
-    dyad = access.get_dyad_for_write(request.user, pk)
-    if not access.require_staff(request.user).is_admin:
-        raise PermissionDenied("Clinic admins move clients between therapists")
+    dyad = access.get_dyad_for_admin(request.user, pk)
     form = TransferForm(
         request.POST or None,
         therapists=access.therapists_visible_to(request.user).exclude(pk=dyad.therapist_id),
@@ -202,10 +191,8 @@ def dyad_transfer(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def client_dyad_new(request: HttpRequest, pk: int) -> HttpResponse:
-    client = access.get_client_for_user(request.user, pk)
+    client = access.get_client_for_write(request.user, pk)  # 404 unless visible, then 403
     member = access.require_staff(request.user)
-    if member.is_supervisor:
-        raise PermissionDenied("Supervisors have read-only access")
     therapists = access.therapists_visible_to(request.user) if member.is_admin else None
     form = NewDyadForm(
         request.POST or None, therapists=therapists, initial={"started_on": member.clinic.today()}

@@ -1,4 +1,4 @@
-"""Shared pieces of the property-based form tests (tests/audit/test_fuzz_*.py).
+"""Shared pieces of the property-based form tests (tests/fuzz/test_fuzz_*.py).
 
 Each test gets its personas once (function-scoped fixtures) and runs every example in a
 savepoint that is rolled back, so examples do not see each other's rows or rate-limit

@@ -19,7 +19,7 @@ from axes.utils import reset as axes_reset
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -29,7 +29,7 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.access import require_staff
+from clinic.access import require_admin
 from clinic.models import Clinic, Dyad, StaffMember, StaffSecurityEvent, Supervision
 from clinic.models.tenancy import USERNAME_TAKEN
 from dyad.lib import usernames
@@ -39,12 +39,7 @@ Role = StaffMember.Role
 
 
 def _admin_over(actor_user: AbstractBaseUser, member: StaffMember | None = None) -> StaffMember:
-    actor = require_staff(actor_user)
-    if not actor.is_admin:
-        raise PermissionDenied("Clinic admins only")
-    if member is not None and member.clinic_id != actor.clinic_id:
-        raise PermissionDenied("Another clinic's staff member")
-    return actor
+    return require_admin(actor_user, None if member is None else member.clinic_id)
 
 
 def _locked(member: StaffMember) -> StaffMember:

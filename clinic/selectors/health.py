@@ -94,6 +94,31 @@ def _failures(jobs: list[ProcrastinateJob]) -> list[FailedJob]:
 
 def job_health(*, stalled_seconds: int) -> JobHealth:
     now = timezone.now()
+    queues = _queues(now)
+    workers = list(ProcrastinateWorker.objects.order_by("id").values_list("id", "last_heartbeat"))
+    failed_jobs = list(
+        ProcrastinateJob.objects.filter(status="failed").order_by("-id")[:FAILED_SHOWN]
+    )
+    retrying_jobs = list(
+        ProcrastinateJob.objects.filter(status="todo", attempts__gt=0).order_by("-id")[
+            :FAILED_SHOWN
+        ]
+    )
+    failures = _failures(failed_jobs + retrying_jobs)
+    stale = sum(1 for _, beat in workers if (now - beat).total_seconds() > stalled_seconds)
+    return JobHealth(
+        queues=queues,
+        workers=workers,
+        failed=failures[: len(failed_jobs)],
+        retrying=failures[len(failed_jobs) :],
+        periodic=_periodic(),
+        failed_total=sum(q.failed for q in queues),
+        stale_workers=stale,
+    )
+
+
+def _queues(now: datetime.datetime) -> list[QueueRow]:
+    """Every queue a task uses (or a job sits in): waiting, scheduled, running, failed."""
     due = Q(scheduled_at__isnull=True) | Q(scheduled_at__lte=now)
     counts = {
         row["queue_name"]: row
@@ -114,7 +139,7 @@ def job_health(*, stalled_seconds: int) -> JobHealth:
         .values_list("job__queue_name", "first")
     )
     names = sorted({task.queue for task in app.tasks.values()} | set(counts))
-    queues = [
+    return [
         QueueRow(
             name,
             counts.get(name, {}).get("waiting", 0),
@@ -125,16 +150,10 @@ def job_health(*, stalled_seconds: int) -> JobHealth:
         )
         for name in names
     ]
-    workers = list(ProcrastinateWorker.objects.order_by("id").values_list("id", "last_heartbeat"))
-    failed_jobs = list(
-        ProcrastinateJob.objects.filter(status="failed").order_by("-id")[:FAILED_SHOWN]
-    )
-    retrying_jobs = list(
-        ProcrastinateJob.objects.filter(status="todo", attempts__gt=0).order_by("-id")[
-            :FAILED_SHOWN
-        ]
-    )
-    failures = _failures(failed_jobs + retrying_jobs)
+
+
+def _periodic() -> list[PeriodicRow]:
+    """Each periodic task with its last run: when it was deferred, how that job ended."""
     periodic_tasks = sorted(
         app.periodic_registry.periodic_tasks.values(), key=lambda p: p.task.name
     )
@@ -166,13 +185,4 @@ def job_health(*, stalled_seconds: int) -> JobHealth:
         periodic.append(
             PeriodicRow(p.task.name, p.cron, when, statuses.get(job_id, ""), finished.get(job_id))
         )
-    stale = sum(1 for _, beat in workers if (now - beat).total_seconds() > stalled_seconds)
-    return JobHealth(
-        queues=queues,
-        workers=workers,
-        failed=failures[: len(failed_jobs)],
-        retrying=failures[len(failed_jobs) :],
-        periodic=periodic,
-        failed_total=sum(q.failed for q in queues),
-        stale_workers=stale,
-    )
+    return periodic
