@@ -61,7 +61,7 @@ from outcomes.analytics.alerts import (
 )
 from outcomes.analytics.series import MIN_TREND_POINTS
 from outcomes.models import AlertAcknowledgement, AlertKind
-from outcomes.references import total_references
+from outcomes.reliable_change import total_references
 from outcomes.reports.dyad import CLIENT_RR, THERAPIST_RR
 from outcomes.selectors.frames import risk_item_label
 from rri_forms.history import AdministrationEvent, ScoreEvent
@@ -394,14 +394,6 @@ def session_stats(
     frame = _frame(rows, [*STATS_COLUMNS[:-1], "recent", "recent_therapist"]).set_index("dyad_id")
     frame["therapist_missing"] = frame["recent"] - frame["recent_therapist"]
     return frame[STATS_COLUMNS[1:]].astype("int64")
-
-
-def clinic_references(
-    clinic: Clinic, specs: dict[str, InstrumentSpec], codes: Iterable[str]
-) -> dict[str, ScaleReference]:
-    """Reliable-change reference of each instrument's total: one query, reading the clinic's
-    stored reference data (`outcomes.references.total_references`)."""
-    return total_references(clinic, specs, codes)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -748,14 +740,14 @@ def gather(
     `score_dyads` (a queryset, used as a subquery, or ids) and their ids `score_ids`: dyads
     whose levels, trends and alerts are wanted; `activity_dyads`: dyads whose sessions and
     links count for completion and overdue figures (a superset).
-    Queries: scores (see cached_totals_frame), references (see clinic_references), risk
-    answers, links, session stats.
+    Queries: scores (see cached_totals_frame), references (see
+    outcomes.reliable_change.total_references), risk answers, links, session stats.
     """
     now = timezone.now()
     recent_since = overdue_since(today)
     scores = cached_totals_frame(score_dyads, score_ids, until=window.end)
     present = set(scores["instrument"].unique()) if not scores.empty else set()
-    references = clinic_references(clinic, specs, present)
+    references = total_references(clinic, specs, present)
     kinds = {code: spec.kind for code, spec in specs.items()}
     risk = risk_frame(score_dyads, window, specs)
     links = links_frame(

@@ -29,6 +29,7 @@ from clinic.audit import log_access
 from clinic.models import AccessLog, Dyad
 from clinic.selectors import caseload
 from outcomes.analytics.alerts import needs_action
+from outcomes.analytics.numbers import fmt, fmt_percent, fmt_signed
 from outcomes.models import AlertAcknowledgement
 from outcomes.selectors import dashboards
 from outcomes.selectors import frames as selectors
@@ -115,8 +116,7 @@ class Trend:
         """The slope with its sign and two decimals ("+0.25", "−0.10")."""
         if self.slope is None:
             return ""
-        value = round(self.slope, 2) or 0.0  # no "−0.00"
-        return f"{value:+.2f}".replace("-", "−")
+        return fmt_signed(self.slope, 2)
 
 
 @dataclass
@@ -407,7 +407,7 @@ class TherapistRow:
         """Display text of each completion rate ("2/3 (67%)"), and whether it is empty."""
         return [
             (
-                f"{done}/{total} ({round(share * 100)}%)" if share is not None else "0/0",
+                f"{done}/{total} ({fmt_percent(share)})" if share is not None else "0/0",
                 share is None,
             )
             for done, total, share in (self.links, self.client_sessions, self.therapist_sessions)
@@ -416,11 +416,8 @@ class TherapistRow:
     @property
     def levels(self) -> list[tuple[str, Trend]]:
         return [
-            ("—" if self.client_mean is None else f"{self.client_mean:.2f}", self.client_trend),
-            (
-                "—" if self.therapist_mean is None else f"{self.therapist_mean:.2f}",
-                self.therapist_trend,
-            ),
+            (fmt(self.client_mean), self.client_trend),
+            (fmt(self.therapist_mean), self.therapist_trend),
         ]
 
 
@@ -453,11 +450,6 @@ class FlaggedDyad(AlertsOfDyad):
 
 def _ack_html(ack: AlertAcknowledgement) -> str:
     return render_to_string("outcomes/includes/alert_ack.html", {"ack": ack})
-
-
-def _mean(series: pd.Series) -> float | None:
-    series = series.dropna()
-    return float(series.mean()) if len(series) else None
 
 
 def therapist_rows(

@@ -23,7 +23,7 @@ from clinic.forms import EndDyadForm
 from clinic.models import AccessLog, Dyad
 from outcomes.analytics import ScaleReference, sort_alerts
 from outcomes.analytics.alerts import Alert, needs_action
-from outcomes.references import total_references
+from outcomes.reliable_change import total_references
 from outcomes.reports.dyad import build_dyad_report
 from outcomes.selectors import frames as selectors
 from outcomes.services.acknowledgements import (
