@@ -52,6 +52,8 @@ from django.urls import reverse  # noqa: E402
 
 from bench import dashboard  # noqa: E402  (builds and recognises the bench clinic)
 from clinic.models import Dyad, StaffMember, TherapySession  # noqa: E402
+from clinic.scope import Scope  # noqa: E402
+from outcomes import measures  # noqa: E402
 from outcomes.reports import team  # noqa: E402
 from outcomes.selectors import frames as selectors  # noqa: E402
 from outcomes.selectors import team as team_selectors  # noqa: E402
@@ -127,7 +129,7 @@ def _timed(label: str, parts: list[tuple[str, float]], fn: Callable[[], object])
 def breakdown(member: StaffMember) -> list[tuple[str, float]]:
     """The cold path's parts, timed by calling what the view calls."""
     parts: list[tuple[str, float]] = []
-    scope = team_selectors.team_scope(member.user, member)
+    scope = Scope(member.user, member)
     specs = selectors.instrument_specs()
     states = _timed(
         "Query: per-instrument state (cache key)",
@@ -139,8 +141,8 @@ def breakdown(member: StaffMember) -> list[tuple[str, float]]:
         "Query: total scores → frame", parts, lambda: team_selectors.total_scores(scope, codes)
     )
     dyads = _timed("Query: dyad labels", parts, lambda: team_selectors.dyad_labels(scope))
-    rr = team.measure(specs["RRI-C"])
-    out = team.measure(specs["SESSION-CHECK"])
+    rr = measures.measure(specs["RRI-C"])
+    out = measures.measure(specs["SESSION-CHECK"])
     pair = _timed("Pair frame (pivot)", parts, lambda: team.pair_frame(scores, "RRI-C", out.code))
     _timed(
         "1. Per-dyad r + pooling + forest", parts, lambda: team.pooled_section(pair, dyads, rr, out)

@@ -18,24 +18,26 @@ from django.utils import translation
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
+from clinic import access
 from clinic.models import Clinic, StaffMember
+from clinic.scope import Scope
 from clinic.tasks import MAINTENANCE_QUEUE
 from outcomes.reliable_change import refresh_clinic_references
 from outcomes.selectors import frames as selectors
 from outcomes.selectors import team as team_selectors
-from outcomes.selectors.team import Inputs, Part, TeamScope
+from outcomes.selectors.team import Inputs, Part
 
 ANALYTICS_QUEUE = "analytics"
 
 
-def refit_lock(scope: TeamScope, part: Part, language: str) -> str:
+def refit_lock(scope: Scope, part: Part, language: str) -> str:
     """One name per scope, filters and part: at most one such job waits (queueing lock) and
     one runs (lock) at a time, however many app processes ask."""
-    raw = f"{scope.tag}|{language}|{'|'.join(str(p) for p in part)}"
+    raw = f"{scope.cache_key()}|{language}|{'|'.join(str(p) for p in part)}"
     return "team-refit:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def defer_refit(scope: TeamScope, part: Part) -> int | None:
+def defer_refit(scope: Scope, part: Part) -> int | None:
     """Queue a refit of `part` for `scope`; the job id, or None when one is already waiting
     (it will read the data as it is when it runs, so it covers this request too)."""
     language = translation.get_language() or ""
@@ -78,10 +80,15 @@ def refit_team_part(
         return "skipped: the member is gone"
     key = tuple(part)
     with translation.override(language or None):
-        scope = team_selectors.team_scope(
+        therapist = None
+        if therapist_id is not None:
+            therapist = access.therapists_visible_to(member.user).filter(pk=therapist_id).first()
+            if therapist is None:
+                return "skipped: the therapist is no longer visible"
+        scope = Scope(
             member.user,
             member,
-            therapist_id=therapist_id,
+            therapist=therapist,
             date_from=_date(date_from),
             date_to=_date(date_to),
         )

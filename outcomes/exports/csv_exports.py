@@ -19,8 +19,14 @@ from collections.abc import Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
 
+from clinic.scope import Scope
 from dyad.lib.spreadsheet import spreadsheet_safe
-from outcomes.exports import ADMINISTRATION_FIELDS, ORDERING, ExportScope, instrument_specs_by_id
+from outcomes.exports import (
+    ADMINISTRATION_FIELDS,
+    ORDERING,
+    administrations,
+    instrument_specs_by_id,
+)
 from rri_forms.models import Answer, Score
 
 CHUNK_SIZE = 2000  # rows fetched per round trip of the server-side cursor
@@ -52,10 +58,10 @@ def _chunks(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator
     yield buffer.getvalue()
 
 
-def scale_columns(scope: ExportScope) -> list[str]:
+def scale_columns(scope: Scope) -> list[str]:
     """Scale names present in the export: 'total' first, then alphabetical. One query."""
     names = set(
-        Score.objects.filter(administration__in=scope.administrations())
+        Score.objects.filter(administration__in=administrations(scope))
         .order_by()
         .values_list("scale", flat=True)
         .distinct()
@@ -63,7 +69,7 @@ def scale_columns(scope: ExportScope) -> list[str]:
     return sorted(names, key=lambda name: (name != "total", name))
 
 
-def long_rows(scope: ExportScope, scales: list[str]) -> Iterator[list[object]]:
+def long_rows(scope: Scope, scales: list[str]) -> Iterator[list[object]]:
     """One row per administration: identifying columns, then one score per scale. One query.
 
     A left join of administrations with their scores, ordered by administration, grouped
@@ -71,7 +77,7 @@ def long_rows(scope: ExportScope, scales: list[str]) -> Iterator[list[object]]:
     """
     id_lookups = [lookup for _, lookup in ADMINISTRATION_FIELDS]
     rows = (
-        scope.administrations()
+        administrations(scope)
         .order_by(*ORDERING, "scores__scale")
         .values_list("pk", *id_lookups, "scores__scale", "scores__value")
         .iterator(chunk_size=CHUNK_SIZE)
@@ -88,12 +94,12 @@ def long_rows(scope: ExportScope, scales: list[str]) -> Iterator[list[object]]:
         yield [*first[1 : 1 + width], *scores]
 
 
-def csv_long(scope: ExportScope) -> Iterator[str]:
+def csv_long(scope: Scope) -> Iterator[str]:
     scales = scale_columns(scope)
     return _chunks([*ID_COLUMNS, *scales], long_rows(scope, scales))
 
 
-def item_rows(scope: ExportScope) -> Iterator[list[object]]:
+def item_rows(scope: Scope) -> Iterator[list[object]]:
     """One row per answer, with the keyed value from the answer's instrument version.
 
     Two queries: the installed instrument versions, then the answers.
@@ -102,7 +108,7 @@ def item_rows(scope: ExportScope) -> Iterator[list[object]]:
     id_lookups = [f"administration__{lookup}" for _, lookup in ADMINISTRATION_FIELDS]
     ordering = [f"administration__{field}" for field in ORDERING]
     rows = (
-        Answer.objects.filter(administration__in=scope.administrations())
+        Answer.objects.filter(administration__in=administrations(scope))
         .order_by(*ordering, "item_number")
         .values_list(*id_lookups, "administration__instrument_id", "item_number", "value")
         .iterator(chunk_size=CHUNK_SIZE)
@@ -117,5 +123,5 @@ def item_rows(scope: ExportScope) -> Iterator[list[object]]:
         yield [*ids, item_number, value, keyed]
 
 
-def csv_items(scope: ExportScope) -> Iterator[str]:
+def csv_items(scope: Scope) -> Iterator[str]:
     return _chunks(ITEM_COLUMNS, item_rows(scope))

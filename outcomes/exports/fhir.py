@@ -22,7 +22,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from outcomes.exports import ORDERING, ExportScope, instrument_specs_by_id
+from clinic.scope import Scope
+from outcomes.exports import ORDERING, administrations, instrument_specs_by_id
 from rri_forms.instrument_spec import InstrumentSpec
 from rri_forms.models import Answer, Score
 
@@ -279,21 +280,21 @@ def questionnaire_response(
     return resource
 
 
-def response_entries(scope: ExportScope, naming: FhirNaming) -> Iterator[dict[str, Any]]:
+def response_entries(scope: Scope, naming: FhirNaming) -> Iterator[dict[str, Any]]:
     """Bundle entries, one per administration in scope. Four queries, whatever the size."""
     specs = instrument_specs_by_id()
-    administrations = scope.administrations()
+    forms = administrations(scope)
     key_prefix = [f"administration__{lookup}" for lookup in _KEY_LOOKUPS]
     child_order = [f"administration__{field}" for field in ORDERING]
-    admins = administrations.order_by(*ORDERING).values_list(*_ADMIN_FIELDS).iterator(CHUNK_SIZE)
+    admins = forms.order_by(*ORDERING).values_list(*_ADMIN_FIELDS).iterator(CHUNK_SIZE)
     answers = (
-        Answer.objects.filter(administration__in=administrations)
+        Answer.objects.filter(administration__in=forms)
         .order_by(*child_order, "item_number")
         .values_list("administration_id", *key_prefix, "item_number", "value")
         .iterator(CHUNK_SIZE)
     )
     scores = (
-        Score.objects.filter(administration__in=administrations)
+        Score.objects.filter(administration__in=forms)
         .order_by(*child_order, "scale")
         .values_list("administration_id", *key_prefix, "scale", "value", "band")
         .iterator(CHUNK_SIZE)
@@ -306,7 +307,7 @@ def response_entries(scope: ExportScope, naming: FhirNaming) -> Iterator[dict[st
         }
 
 
-def bundle_chunks(scope: ExportScope, naming: FhirNaming) -> Iterator[str]:
+def bundle_chunks(scope: Scope, naming: FhirNaming) -> Iterator[str]:
     """A Bundle of type "collection" as JSON text, streamed entry by entry.
 
     FHIR JSON forbids empty arrays, so "entry" is only opened once there is one.
@@ -332,6 +333,6 @@ def bundle_chunks(scope: ExportScope, naming: FhirNaming) -> Iterator[str]:
     yield "".join(parts)
 
 
-def bundle_filename(scope: ExportScope, today: datetime.date) -> str:
+def bundle_filename(scope: Scope, today: datetime.date) -> str:
     suffix = f"-dyad-{scope.dyad.pk}" if scope.dyad is not None else ""
     return f"dyad-responses-{scope.member.clinic.slug}{suffix}-{today.isoformat()}.fhir.json"

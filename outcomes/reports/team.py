@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from outcomes import measures
 from outcomes.analytics import (
     BENCHMARK,
     BENCHMARK_NOTE,
@@ -43,7 +44,6 @@ from outcomes.analytics import (
     PooledCorrelation,
     TherapistEffects,
     between_dyad_association,
-    cronbach_alpha,
     grouped_correlations,
     outcome_on_relationship,
     pool_correlations,
@@ -52,24 +52,20 @@ from outcomes.analytics import (
 from outcomes.analytics.i18n import _, gettext_noop, ngettext
 from outcomes.analytics.multilevel import MIN_DYADS as MODEL_MIN_DYADS
 from outcomes.analytics.multilevel import MIN_THERAPISTS as MODEL_MIN_THERAPISTS
+from outcomes.measures import ALPHA_SAMPLE, ANSWER_COLUMNS, Measure
 from outcomes.reports import figures
 from rri_forms.instrument_spec import InstrumentSpec
 
-RELATIONSHIP_CODES = ("RRI-C", "RRI-T")
-DEFAULT_OUTCOME = "SESSION-CHECK"
-SESSION_LEVEL_KINDS = ("session_outcome", "progress")
-OUTCOME_KINDS = (*SESSION_LEVEL_KINDS, "symptom")
 # Pooling needs ≥ 2 correlations arithmetically; with 2 the heterogeneity test has one degree
 # of freedom and τ² is meaningless, so the page asks for 3.
 MIN_POOL_DYADS = 3
 FOREST_CAP = 60
-ALPHA_SAMPLE = 2000
 # grouped_correlations clips r to [−1, 1]; a perfect correlation can come out a hair below 1
 # through rounding, which would give a huge but finite Fisher z and swamp the pool.
 _PERFECT = 1 - 1e-9
 
 SCORE_FRAME_COLUMNS = ("dyad_id", "therapist_id", "session_number", "instrument", "score")
-ANSWER_FRAME_COLUMNS = ("administration", "instrument", "item", "value")
+ANSWER_FRAME_COLUMNS = ("administration", "instrument", *ANSWER_COLUMNS[1:])
 
 
 # --- Formatting ----------------------------------------------------------------------------
@@ -129,35 +125,7 @@ def _clean(values: Sequence[float] | np.ndarray | pd.Series) -> list[float | Non
     return out
 
 
-# --- Selection -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Measure:
-    code: str
-    label: str
-    higher_is_better: bool
-    kind: str
-
-
-def measure(spec: InstrumentSpec) -> Measure:
-    total = spec.scale("total")
-    return Measure(spec.code, spec.short_title, total.higher_is_better, spec.kind)
-
-
-def outcome_choices(specs: Mapping[str, InstrumentSpec], present: set[str]) -> list[str]:
-    """Outcome codes with data: session-level measures first, then symptom measures."""
-
-    def has_total(spec: InstrumentSpec) -> bool:
-        return any(s.name == "total" for s in spec.scales)
-
-    usable = [c for c in sorted(present) if c in specs and has_total(specs[c])]
-    session = [c for c in usable if specs[c].kind in SESSION_LEVEL_KINDS]
-    symptom = [c for c in usable if specs[c].kind == "symptom"]
-    if DEFAULT_OUTCOME in session:
-        session.remove(DEFAULT_OUTCOME)
-        session.insert(0, DEFAULT_OUTCOME)
-    return session + symptom
+# --- Wording ---------------------------------------------------------------------------------
 
 
 def direction_sentence(outcome: Measure, *, change: bool = False) -> str:
@@ -1149,18 +1117,12 @@ def alpha_section(answers: pd.DataFrame, specs: Mapping[str, InstrumentSpec]) ->
         spec = specs.get(str(code))
         if spec is None:
             continue
-        wide = sub.pivot(index="administration", columns="item", values="value").astype(float)
-        for number in wide.columns:
-            if not spec.has_item(int(number)):
-                continue
-            item = spec.item(int(number))
-            if item.reverse:
-                wide[number] = item.response_scale.min + item.response_scale.max - wide[number]
-        n_admin = len(wide)
+        keyed = measures.keyed_items(sub, spec)
+        n_admin = len(keyed)
         for scale in spec.scales:
-            items = wide.reindex(columns=list(scale.items))
+            items = measures.scale_items(keyed, scale)
             complete = int(items.notna().all(axis=1).sum())
-            alpha = cronbach_alpha(items)
+            alpha = measures.scale_alpha(keyed, scale)
             reason = ""
             if alpha is None:
                 if len(scale.items) < 2:

@@ -1,8 +1,8 @@
 """Reads for the team analytics page: a fixed number of queries whatever the number of dyads.
 
-A `TeamScope` is the set of administrations the page looks at: the dyads the user may see
-(`clinic.access.dyads_visible_to`), optionally one therapist's, optionally sessions in a date
-range. Everything the page reads goes through it, so scope and filters apply everywhere.
+A `clinic.scope.Scope` is the set of administrations the page looks at: the dyads the user may
+see (`clinic.access.dyads_visible_to`), optionally one therapist's, optionally sessions in a
+date range. Everything the page reads goes through it, so scope and filters apply everywhere.
 """
 
 from __future__ import annotations
@@ -20,14 +20,11 @@ from django.core.cache import cache
 from django.db.models import Count, Max, QuerySet, Subquery, Sum
 from django.utils import timezone, translation
 
-from clinic import access
-from clinic.models import Dyad, StaffMember
+from clinic.scope import Scope
+from outcomes import measures
+from outcomes.measures import ALPHA_SAMPLE
 from outcomes.reports import team
-from outcomes.reports.team import (
-    ALPHA_SAMPLE,
-    ANSWER_FRAME_COLUMNS,
-    SCORE_FRAME_COLUMNS,
-)
+from outcomes.reports.team import ANSWER_FRAME_COLUMNS, SCORE_FRAME_COLUMNS
 from rri_forms.history import ScoreEvent
 from rri_forms.instrument_spec import InstrumentSpec
 from rri_forms.models import Administration, Answer, Score
@@ -47,56 +44,11 @@ class InstrumentState:
     score_event: int  # newest score history event, of any clinic
 
 
-@dataclass(frozen=True)
-class TeamScope:
-    member: StaffMember
-    dyads: QuerySet[Dyad]
-    therapist_id: int | None
-    date_from: datetime.date | None
-    date_to: datetime.date | None
-
-    @property
-    def tag(self) -> str:
-        """Who sees what: the whole clinic (admins) or one supervisor's supervisees."""
-        who = "clinic" if self.member.is_admin else f"member{self.member.pk}"
-        return (
-            f"{self.member.clinic_id}:{who}:t{self.therapist_id or '-'}:"
-            f"{self.date_from or '-'}:{self.date_to or '-'}"
-        )
-
-    def lookups(self, prefix: str = "") -> dict[str, object]:
-        """Administration lookups of this scope, for a model reached through `prefix`."""
-        out: dict[str, object] = {f"{prefix}dyad__in": self.dyads}
-        if self.therapist_id is not None:
-            out[f"{prefix}dyad__therapist_id"] = self.therapist_id
-        if self.date_from is not None:
-            out[f"{prefix}session__date__gte"] = self.date_from
-        if self.date_to is not None:
-            out[f"{prefix}session__date__lte"] = self.date_to
-        return out
-
-    def administrations(self) -> QuerySet[Administration]:
-        return Administration.objects.filter(**self.lookups())
+def administrations(scope: Scope) -> QuerySet[Administration]:
+    return Administration.objects.filter(**scope.lookups())
 
 
-def team_scope(
-    user: object,
-    member: StaffMember,
-    *,
-    therapist_id: int | None = None,
-    date_from: datetime.date | None = None,
-    date_to: datetime.date | None = None,
-) -> TeamScope:
-    return TeamScope(
-        member=member,
-        dyads=access.dyads_visible_to(user).values("pk"),
-        therapist_id=therapist_id,
-        date_from=date_from,
-        date_to=date_to,
-    )
-
-
-def instrument_states(scope: TeamScope) -> list[InstrumentState]:
+def instrument_states(scope: Scope) -> list[InstrumentState]:
     """Per instrument in scope: how many administrations and the latest pk. One query.
 
     This is what the cache keys hang on: a new form raises the latest pk, a deleted one or a
@@ -109,7 +61,7 @@ def instrument_states(scope: TeamScope) -> list[InstrumentState]:
     """
     newest_event = ScoreEvent.objects.order_by("-pgh_id").values("pgh_id")[:1]
     rows = (
-        scope.administrations()
+        administrations(scope)
         .values("instrument_code")
         .annotate(
             n=Count("pk"),
@@ -127,7 +79,7 @@ def instrument_states(scope: TeamScope) -> list[InstrumentState]:
     ]
 
 
-def cache_key(scope: TeamScope, states: list[InstrumentState] | None, *parts: object) -> str:
+def cache_key(scope: Scope, states: list[InstrumentState] | None, *parts: object) -> str:
     """Key of one cached part: scope + filters + (unless None) the state of the data, in the
     active language (the parts hold sentences)."""
     state = (
@@ -139,7 +91,9 @@ def cache_key(scope: TeamScope, states: list[InstrumentState] | None, *parts: ob
         )
     )
     language = translation.get_language() or ""
-    raw = f"{CACHE_VERSION}|{language}|{scope.tag}|{state}|{'|'.join(str(p) for p in parts)}"
+    raw = (
+        f"{CACHE_VERSION}|{language}|{scope.cache_key()}|{state}|{'|'.join(str(p) for p in parts)}"
+    )
     return "team:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -179,19 +133,13 @@ class Refreshed(Generic[T]):
     forms_behind: int = 0
 
 
-def measure_of(code: str, specs: dict[str, InstrumentSpec]) -> team.Measure:
-    if code in specs:
-        return team.measure(specs[code])
-    return team.Measure(code, code, True, "relationship")
-
-
 class Inputs:
     """What the report's parts are computed from, each read once when first needed: by the
     request for the quick parts and the small models, by a job for the large ones."""
 
     def __init__(
         self,
-        scope: TeamScope,
+        scope: Scope,
         states: list[InstrumentState],
         specs: dict[str, InstrumentSpec],
         codes: list[str],
@@ -232,13 +180,13 @@ def compute_part(inputs: Inputs, part: Part) -> object:
     kind = part[0]
     if kind == "icc":
         code = part[1]
-        label = measure_of(code, inputs.specs).label
+        label = measures.measure_of(code, inputs.specs).label
         return team.therapist_section(inputs.scores, code, label, inputs.names)
     if kind == "model":
         rr, outcome = part[1], part[2]
-        out_measure = team.measure(inputs.specs[outcome]) if outcome else None
+        out_measure = measures.measure(inputs.specs[outcome]) if outcome else None
         return team.model_section(
-            inputs.pair(rr, outcome), measure_of(rr, inputs.specs), out_measure
+            inputs.pair(rr, outcome), measures.measure_of(rr, inputs.specs), out_measure
         )
     if kind == "alpha":
         answers = recent_answers(inputs.scope, inputs.present)
@@ -246,13 +194,13 @@ def compute_part(inputs: Inputs, part: Part) -> object:
     raise ValueError(f"no part {part!r}")
 
 
-def part_keys(scope: TeamScope, states: list[InstrumentState], part: Part) -> tuple[str, str]:
+def part_keys(scope: Scope, states: list[InstrumentState], part: Part) -> tuple[str, str]:
     """The cache keys of a part: for the current data, and its last result whatever the
     data (shown, marked, while a job refits)."""
     return cache_key(scope, states, *part), cache_key(scope, None, "last", *part)
 
 
-def store(scope: TeamScope, states: list[InstrumentState], part: Part, value: object) -> Entry:
+def store(scope: Scope, states: list[InstrumentState], part: Part, value: object) -> Entry:
     fresh_key, last_key = part_keys(scope, states, part)
     entry = Entry(value, timezone.now(), sum(s.administrations for s in states))
     cache.set(fresh_key, entry, CACHE_SECONDS)
@@ -261,7 +209,7 @@ def store(scope: TeamScope, states: list[InstrumentState], part: Part, value: ob
 
 
 def refreshed(
-    scope: TeamScope,
+    scope: Scope,
     states: list[InstrumentState],
     part: Part,
     compute: Callable[[], T],
@@ -287,7 +235,7 @@ def refreshed(
     return Refreshed(last.value, False, last.computed_at, forms - last.forms)
 
 
-def total_scores(scope: TeamScope, codes: list[str]) -> pd.DataFrame:
+def total_scores(scope: Scope, codes: list[str]) -> pd.DataFrame:
     """Stored total scores of `codes` in scope, one row per score. One query."""
     rows = (
         Score.objects.filter(
@@ -311,21 +259,20 @@ def total_scores(scope: TeamScope, codes: list[str]) -> pd.DataFrame:
     return frame
 
 
-def dyad_labels(scope: TeamScope) -> pd.DataFrame:
+def dyad_labels(scope: Scope) -> pd.DataFrame:
     """Client code, therapist id and name per dyad in scope (index dyad_id). One query."""
-    dyads = Dyad.objects.filter(pk__in=scope.dyads)
-    if scope.therapist_id is not None:
-        dyads = dyads.filter(therapist_id=scope.therapist_id)
-    rows = dyads.values_list(
-        "pk", "client__code", "therapist_id", "therapist__display_name"
-    ).order_by()
+    rows = (
+        scope.dyads()
+        .values_list("pk", "client__code", "therapist_id", "therapist__display_name")
+        .order_by()
+    )
     frame = pd.DataFrame.from_records(
         list(rows), columns=["dyad_id", "client_code", "therapist_id", "therapist_name"]
     )
     return frame.set_index("dyad_id")
 
 
-def recent_answers(scope: TeamScope, codes: list[str]) -> pd.DataFrame:
+def recent_answers(scope: Scope, codes: list[str]) -> pd.DataFrame:
     """Answers of the most recent ≤ ALPHA_SAMPLE administrations per instrument. Two queries.
 
     The ids come from one UNION ALL of per-instrument "newest first, LIMIT n" selects (a
@@ -335,7 +282,7 @@ def recent_answers(scope: TeamScope, codes: list[str]) -> pd.DataFrame:
     if not codes:
         return pd.DataFrame(columns=list(ANSWER_FRAME_COLUMNS))
     newest = [
-        scope.administrations()
+        administrations(scope)
         .filter(instrument_code=code)
         .order_by("-pk")
         .values_list("pk", "instrument_code")[:ALPHA_SAMPLE]

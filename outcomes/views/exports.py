@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET
 from clinic import access
 from clinic.audit import log_access
 from clinic.models import AccessLog
-from outcomes.exports import ExportFilterError, ExportScope, parse_scope
+from clinic.scope import Scope
+from outcomes.exports import ExportFilterError, administrations, parse_scope
 from outcomes.exports.csv_exports import csv_items, csv_long
 from outcomes.exports.fhir import (
     FHIR_JSON,
@@ -61,7 +62,7 @@ def exports(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
-def _scope(request: HttpRequest) -> ExportScope | HttpResponse:
+def _scope(request: HttpRequest) -> Scope | HttpResponse:
     """The user's scope with their filters, or the exports page with a 400 and the reason."""
     try:
         return parse_scope(request.user, request.GET)
@@ -69,9 +70,9 @@ def _scope(request: HttpRequest) -> ExportScope | HttpResponse:
         return _page(request, error=str(error), status=400)
 
 
-def _log(request: HttpRequest, scope: ExportScope, kind: str) -> None:
+def _log(request: HttpRequest, scope: Scope, kind: str) -> None:
     pairs = list(
-        scope.administrations().order_by().values_list("dyad_id", "dyad__client_id").distinct()
+        administrations(scope).order_by().values_list("dyad_id", "dyad__client_id").distinct()
     )
     log_access(
         request,
@@ -88,7 +89,7 @@ def _download(response: HttpResponse | StreamingHttpResponse, filename: str) -> 
     response["Cache-Control"] = "no-store"
 
 
-def _filename(scope: ExportScope, kind: str, extension: str) -> str:
+def _filename(scope: Scope, kind: str, extension: str) -> str:
     suffix = f"-dyad-{scope.dyad.pk}" if scope.dyad is not None else ""
     today = scope.member.clinic.today().isoformat()
     return f"dyad-{kind}-{scope.member.clinic.slug}{suffix}-{today}.{extension}"

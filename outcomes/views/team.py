@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import html
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,76 +22,45 @@ from django.views.decorators.http import require_GET
 from clinic import access
 from clinic.audit import log_access
 from clinic.models import AccessLog
+from clinic.scope import Scope, ScopeForm
+from outcomes import measures
 from outcomes.reports import team
 from outcomes.selectors import frames as selectors
 from outcomes.selectors import team as team_selectors
-from outcomes.selectors.team import TeamScope, cache_key
+from outcomes.selectors.team import cache_key
 from rri_forms.instrument_spec import InstrumentSpec
+
+if TYPE_CHECKING:
+    from clinic.access import AnyUser
 
 T = TypeVar("T")
 
 
-class TeamFilterForm(forms.Form):
+class TeamFilterForm(ScopeForm):
     """?therapist=ID&from=YYYY-MM-DD&to=YYYY-MM-DD&rr=RRI-C&outcome=CODE&icc=RRI-T.
 
-    `outcome` is checked against the outcome instruments with data in scope by the view,
-    because which ones exist depends on the other filters.
+    `rr` and `icc` take any relationship measure (`outcome.measures`). `outcome` is checked
+    against the outcome instruments with data in scope by the view, because which ones exist
+    depends on the other filters.
     """
 
-    therapist = forms.TypedChoiceField(
-        required=False,
-        coerce=int,
-        empty_value=None,
-        error_messages={
-            "invalid_choice": gettext_lazy(
-                "No therapist with id “%(value)s” is among the therapists you can see; choose "
-                "one from the list."
-            )
-        },
-    )
-    rr = forms.ChoiceField(
-        required=False,
-        choices=[(c, c) for c in team.RELATIONSHIP_CODES],
-        error_messages={
-            "invalid_choice": gettext_lazy("The relationship measure must be RRI-C or RRI-T.")
-        },
-    )
+    date_labels = (gettext_lazy("Sessions from"), gettext_lazy("to"))
+
+    rr = forms.ChoiceField(required=False)
     outcome = forms.CharField(required=False, max_length=32)
-    icc = forms.ChoiceField(
-        required=False,
-        choices=[(c, c) for c in team.RELATIONSHIP_CODES],
-        error_messages={
-            "invalid_choice": gettext_lazy("Therapist contributions are shown for RRI-C or RRI-T.")
-        },
-    )
+    icc = forms.ChoiceField(required=False)
 
-    def __init__(self, data, *, therapists: list[tuple[int, str]]) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(data)
-        self.fields["therapist"].choices = [("", _("All therapists")), *therapists]
-        for name, label, invalid in (
-            (
-                "from",
-                _("Sessions from"),
-                _("“Sessions from”: Enter the date as YYYY-MM-DD, for example 2025-03-31."),
-            ),
-            ("to", _("to"), _("“to”: Enter the date as YYYY-MM-DD, for example 2025-03-31.")),
+    def __init__(self, data: Any, *, user: AnyUser, relationship: list[str]) -> None:
+        super().__init__(data, user=user)
+        listed = ", ".join(relationship)
+        for name, invalid in (
+            ("rr", _("The relationship measure must be one of: %(codes)s.")),
+            ("icc", _("Therapist contributions are shown for one of: %(codes)s.")),
         ):
-            self.fields[name] = forms.DateField(
-                required=False,
-                label=label,
-                input_formats=["%Y-%m-%d"],
-                error_messages={"invalid": invalid},
-            )
-
-    def clean(self):  # type: ignore[no-untyped-def]
-        data = super().clean()
-        start, end = data.get("from"), data.get("to")
-        if start and end and start > end:
-            raise forms.ValidationError(
-                _("The start date (%(start)s) is after the end date (%(end)s).")
-                % {"start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"}
-            )
-        return data
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
+            field.choices = [(c, c) for c in relationship]
+            field.error_messages["invalid_choice"] = invalid % {"codes": listed}
 
 
 def _linked_rows(rows: list[tuple[int, list[str]]]) -> SafeString:
@@ -134,7 +102,7 @@ def _settle(refreshed: team_selectors.Refreshed[T], pending: Callable[[], T]) ->
 
 
 def _build(
-    scope: TeamScope,
+    scope: Scope,
     states: list[team_selectors.InstrumentState],
     specs: dict[str, InstrumentSpec],
     *,
@@ -146,9 +114,9 @@ def _build(
     parts that are not are deferred as jobs (outcomes/tasks.py)."""
     inputs = team_selectors.Inputs(scope, states, specs, [rr, icc, outcome or ""])
     scores, dyads = inputs.scores, inputs.dyads
-    rr_measure = team_selectors.measure_of(rr, specs)
-    icc_label = team_selectors.measure_of(icc, specs).label
-    out_measure = team.measure(specs[outcome]) if outcome else None
+    rr_measure = measures.measure_of(rr, specs)
+    icc_label = measures.measure_of(icc, specs).label
+    out_measure = measures.measure(specs[outcome]) if outcome else None
     pair = inputs.pair(rr, outcome)
 
     def part(key: team_selectors.Part, background: bool) -> team_selectors.Refreshed:
@@ -200,35 +168,31 @@ def _build(
 
 @login_required
 @require_GET
+@access.supervision_required
 def team_analytics(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
-    if member.is_therapist:
-        raise PermissionDenied("Team analytics are for supervisors and admins")
     therapists = list(access.therapists_visible_to(request.user).values_list("pk", "display_name"))
-    form = TeamFilterForm(request.GET, therapists=therapists)
+    specs = selectors.instrument_specs()
+    relationship = measures.relationship_codes(specs)
+    form = TeamFilterForm(request.GET, user=request.user, relationship=relationship)
     context: dict = {
         "form": form,
+        "problems": [],
         "therapists": therapists,
-        "relationship_codes": team.RELATIONSHIP_CODES,
+        "relationship_codes": relationship,
         "report": None,
         "scope_label": _("the whole clinic")
         if member.is_admin
         else _("the dyads of the therapists you supervise"),
     }
     if not form.is_valid():
+        context["problems"] = form.messages()
         return render(request, "outcomes/team_analytics.html", context)
 
     data = form.cleaned_data
-    scope = team_selectors.team_scope(
-        request.user,
-        member,
-        therapist_id=data["therapist"],
-        date_from=data["from"],
-        date_to=data["to"],
-    )
-    specs = selectors.instrument_specs()
+    scope = form.scope()
     states = team_selectors.instrument_states(scope)
-    outcomes = team.outcome_choices(specs, {s.code for s in states})
+    outcomes = measures.outcome_codes(specs, {s.code for s in states})
     context["outcomes"] = [(code, specs[code].short_title) for code in outcomes]
     outcome = data["outcome"] or (outcomes[0] if outcomes else None)
     if outcome not in outcomes and outcome is not None:
@@ -241,9 +205,11 @@ def team_analytics(request: HttpRequest) -> HttpResponse:
             )
             % {"outcome": outcome, "available": available},
         )
+        context["problems"] = form.messages()
         return render(request, "outcomes/team_analytics.html", context)
-    rr = data["rr"] or team.RELATIONSHIP_CODES[0]
-    icc = data["icc"] or team.RELATIONSHIP_CODES[0]
+    default_rr = relationship[0] if relationship else ""
+    rr = data["rr"] or default_rr
+    icc = data["icc"] or default_rr
     # The whole report is cached only once every part of it is computed on the current data;
     # until then each request rebuilds the quick parts and picks up what the jobs have
     # finished.

@@ -264,10 +264,10 @@ def test_filters_narrow_the_export(data, login):
     ("params", "message"),
     [
         ({"dyad": "abc"}, "&#x27;dyad&#x27; must be a whole number"),
-        ({"therapist": "1.5"}, "&#x27;therapist&#x27; must be a whole number"),
-        ({"from": "2025-13-01"}, "must be a date written YYYY-MM-DD"),
-        ({"to": "yesterday"}, "must be a date written YYYY-MM-DD"),
-        ({"from": "20250101"}, "must be a date written YYYY-MM-DD"),
+        ({"therapist": "1.5"}, "No therapist with id “1.5”"),
+        ({"from": "2025-13-01"}, "Enter the date as YYYY-MM-DD"),
+        ({"to": "yesterday"}, "Enter the date as YYYY-MM-DD"),
+        ({"from": "20250101"}, "Enter the date as YYYY-MM-DD"),
         ({"from": "2025-03-02", "to": "2025-03-01"}, "is after"),
     ],
 )

@@ -222,7 +222,7 @@ def test_team_report_texts_come_through_the_translator(marked: None) -> None:
 
 
 def test_team_results_are_cached_per_language() -> None:
-    scope = types.SimpleNamespace(tag="1:clinic:t-:-:-")
+    scope = types.SimpleNamespace(cache_key=lambda: "1:clinic:t-:-:-")
     with translation.override("en"):
         english = cache_key(scope, None, "report")  # type: ignore[arg-type]
     with translation.override("de"):

@@ -19,6 +19,7 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from clinic.models import TherapySession
+from outcomes import measures
 from outcomes.analytics import BENCHMARK_NOTE
 from outcomes.reports import team
 from rri_forms.models import Answer, Instrument, Score
@@ -240,8 +241,8 @@ def test_forest_plot_is_capped_at_the_most_informative_dyads():
         {"client_code": [f"C-{d}" for d in range(70)], "therapist_name": "T"},
         index=pd.Index(range(70), name="dyad_id"),
     )
-    rr = team.Measure("RRI-C", "RRI-C", True, "relationship")
-    out = team.Measure("SESSION-CHECK", "Session check", True, "session_outcome")
+    rr = measures.Measure("RRI-C", "RRI-C", True, "relationship")
+    out = measures.Measure("SESSION-CHECK", "Session check", True, "session_outcome")
     section = team.pooled_section(pair, dyads, rr, out)
     assert section.pooled.k == 70 and len(section.table_rows) == 70
     shown = section.figure["data"][0]["y"]
@@ -319,8 +320,8 @@ def test_date_filter_limits_sessions(pool_clinic, login):
         ("?from=2025-02-30", "“Sessions from”: Enter the date as YYYY-MM-DD"),
         ("?to=yesterday", "“to”: Enter the date as YYYY-MM-DD"),
         ("?from=2025-05-01&to=2025-01-01", "The start date (2025-05-01) is after the end date"),
-        ("?rr=WAI", "The relationship measure must be RRI-C or RRI-T."),
-        ("?icc=PHQ-9", "Therapist contributions are shown for RRI-C or RRI-T."),
+        ("?rr=WAI", "The relationship measure must be one of: RRI-C, RRI-C-12, RRI-C-SF, RRI-T."),
+        ("?icc=PHQ-9", "Therapist contributions are shown for one of: RRI-C, RRI-C-12, RRI-C-SF"),
         ("?outcome=GAD-7", "“GAD-7” is not an outcome measure with scores in this selection"),
         ("?outcome=RRI-T", "“RRI-T” is not an outcome measure"),
     ],
@@ -330,6 +331,14 @@ def test_bad_filters_give_a_message_not_an_error(pool_clinic, login, query, mess
     assert 'id="filter-errors"' in body
     assert message in body
     assert 'id="pooled"' not in body
+
+
+@pytest.mark.parametrize("code", ["RRI-C-12", "RRI-C-SF", "RRI-T"])
+def test_every_relationship_measure_is_a_choice(pool_clinic, login, code):
+    """The short forms count as relationship measures here as on the dyad page."""
+    body = html.unescape(_get(login, "admin_a", f"?rr={code}&icc={code}"))
+    assert 'id="filter-errors"' not in body
+    assert 'id="pooled"' in body
 
 
 def test_other_clinics_therapist_is_a_bad_filter(pool_clinic, login):
