@@ -597,15 +597,14 @@ def test_a_correction_refreshes_the_cached_page(pool_clinic, login, personas):
 
 def test_a_correction_refreshes_the_clinic_reference(clinic_history, personas):
     """The clinic's first-session SD behind the alert thresholds follows corrected scores."""
-    from outcomes.selectors.frames import clinic_reference, instrument_specs
+    from outcomes.reliable_change import stored_clinic_references
 
-    spec = instrument_specs()["RRI-T"]
-    before = clinic_reference(personas.clinic_a, "RRI-T", "total", spec).first_session_scores
-    assert clinic_reference(personas.clinic_a, "RRI-T", "total", spec).first_session_scores == (
+    before = stored_clinic_references(personas.clinic_a, ["RRI-T"])["RRI-T"].first_session_scores
+    assert stored_clinic_references(personas.clinic_a, ["RRI-T"])["RRI-T"].first_session_scores == (
         before
     )
     _correct_rri_t(personas, "REF-0", 1, 5)  # was 3
-    after = clinic_reference(personas.clinic_a, "RRI-T", "total", spec).first_session_scores
+    after = stored_clinic_references(personas.clinic_a, ["RRI-T"])["RRI-T"].first_session_scores
     stored = Score.objects.filter(
         administration__dyad__clinic=personas.clinic_a,
         administration__instrument_code="RRI-T",
