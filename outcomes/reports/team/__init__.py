@@ -24,6 +24,7 @@ Every text goes through `outcomes.analytics.i18n` (Django's gettext once the app
 The results are cached per language (`team_selectors.cache_key`).
 """
 
+from outcomes.analytics.numbers import fmt, fmt_int, fmt_p, fmt_r
 from outcomes.reports.team.alpha import AlphaRow, AlphaSection, alpha_section
 from outcomes.reports.team.between import BETWEEN_NOTE, BetweenSection, between_section
 from outcomes.reports.team.charts import caterpillar_chart, dyad_scatter_chart
@@ -51,7 +52,7 @@ from outcomes.reports.team.pooled import (
     pooled_section,
 )
 from outcomes.reports.team.report import TeamReport
-from outcomes.reports.team.text import direction_sentence, fmt, fmt_int, fmt_p, fmt_r
+from outcomes.reports.team.text import direction_sentence
 from outcomes.reports.team.therapists import (
     TherapistSection,
     icc_interval_text,

@@ -9,8 +9,8 @@ import pandas as pd
 
 from outcomes import measures
 from outcomes.analytics.i18n import _, ngettext
+from outcomes.analytics.numbers import fmt_int
 from outcomes.measures import ALPHA_SAMPLE
-from outcomes.reports.team.text import fmt_int
 from rri_forms.instrument_spec import InstrumentSpec
 
 

@@ -11,10 +11,11 @@ from outcomes.analytics import (
     between_dyad_association,
 )
 from outcomes.analytics.i18n import _, gettext_noop, ngettext
+from outcomes.analytics.numbers import fmt, fmt_int, fmt_p, fmt_r
 from outcomes.measures import Measure
 from outcomes.reports.team.charts import dyad_scatter_chart
 from outcomes.reports.team.frames import therapist_names, unique_labels
-from outcomes.reports.team.text import direction_sentence, fmt, fmt_int, fmt_p, fmt_r
+from outcomes.reports.team.text import direction_sentence
 
 
 @dataclass

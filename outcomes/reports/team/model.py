@@ -15,10 +15,9 @@ from outcomes.analytics import (
 from outcomes.analytics.i18n import _, gettext_noop
 from outcomes.analytics.multilevel import MIN_DYADS as MODEL_MIN_DYADS
 from outcomes.analytics.multilevel import MIN_THERAPISTS as MODEL_MIN_THERAPISTS
+from outcomes.analytics.numbers import fmt, fmt_p
 from outcomes.measures import Measure
 from outcomes.reports.team.text import (
-    fmt,
-    fmt_p,
     missing_for_model,
     n_dyads,
     n_sessions,

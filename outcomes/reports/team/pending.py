@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 from outcomes.analytics.i18n import _, ngettext
+from outcomes.analytics.numbers import fmt_int
 from outcomes.measures import Measure
 from outcomes.reports.team.alpha import AlphaSection
 from outcomes.reports.team.frames import pair_counts, therapist_counts
 from outcomes.reports.team.model import ModelSection
-from outcomes.reports.team.text import fmt_int, n_sessions
+from outcomes.reports.team.text import n_sessions
 from outcomes.reports.team.therapists import TherapistSection
 
 

@@ -17,10 +17,11 @@ from outcomes.analytics import (
     pool_correlations,
 )
 from outcomes.analytics.i18n import _, ngettext
+from outcomes.analytics.numbers import fmt, fmt_int, fmt_p, fmt_r
 from outcomes.measures import Measure
 from outcomes.reports import figures
 from outcomes.reports.team.frames import therapist_names, unique_labels
-from outcomes.reports.team.text import and_list, direction_sentence, fmt, fmt_int, fmt_p, fmt_r
+from outcomes.reports.team.text import and_list, direction_sentence
 
 # Pooling needs ≥ 2 correlations arithmetically; with 2 the heterogeneity test has one degree
 # of freedom and τ² is meaningless, so the page asks for 3.

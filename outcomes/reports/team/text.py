@@ -1,38 +1,15 @@
-"""Numbers and shared sentences of the team page: counted nouns, lists, directions, refusals."""
+"""Shared sentences of the team page: counted nouns, lists, directions, refusals (numbers
+are written by `outcomes.analytics.numbers`)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from outcomes.analytics.i18n import _, ngettext
 from outcomes.analytics.multilevel import MIN_DYADS as MODEL_MIN_DYADS
 from outcomes.analytics.multilevel import MIN_THERAPISTS as MODEL_MIN_THERAPISTS
+from outcomes.analytics.numbers import fmt_int
 from outcomes.measures import Measure
-
-
-def fmt_r(value: float | None, digits: int = 2) -> str:
-    """A correlation without its leading zero (APA style): .38, -.12; '—' when missing."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    text = f"{value:.{digits}f}"
-    return text.replace("0.", ".", 1) if abs(value) < 1 else text
-
-
-def fmt(value: float | None, digits: int = 2) -> str:
-    if value is None or not math.isfinite(value):
-        return "—"
-    return f"{value:.{digits}f}"
-
-
-def fmt_p(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "—"
-    return "< .001" if value < 0.001 else fmt_r(value, 3)
-
-
-def fmt_int(value: int) -> str:
-    return f"{value:,}"
 
 
 def n_therapists(n: int) -> str:

@@ -15,10 +15,10 @@ from outcomes.analytics import (
 from outcomes.analytics.i18n import _
 from outcomes.analytics.multilevel import MIN_DYADS as MODEL_MIN_DYADS
 from outcomes.analytics.multilevel import MIN_THERAPISTS as MODEL_MIN_THERAPISTS
+from outcomes.analytics.numbers import fmt, fmt_r
 from outcomes.reports.team.charts import caterpillar_chart
 from outcomes.reports.team.frames import model_counts, single_frame
 from outcomes.reports.team.text import (
-    fmt,
     missing_for_model,
     n_dyads,
     n_sessions,
@@ -99,14 +99,14 @@ def _summary(result: TherapistEffects, label: str) -> str:
             icc_sentence(result, label),
             _(
                 "Therapists and dyads together account for %(dyad_pct).0f%% (dyad-level ICC "
-                "%(dyad_icc).2f), the rest being session-to-session variation. Based on "
+                "%(dyad_icc)s), the rest being session-to-session variation. Based on "
                 "%(therapists)s, %(dyads)s and %(sessions)s. Shrunken means pull therapists "
                 "with little data towards the clinic mean (%(mean).2f), so a therapist stands "
                 "out only when their interval clears the dashed line."
             )
             % {
                 "dyad_pct": result.icc_dyad * 100,
-                "dyad_icc": result.icc_dyad,
+                "dyad_icc": fmt_r(result.icc_dyad),
                 "therapists": n_therapists(result.n_therapists),
                 "dyads": n_dyads(result.n_dyads),
                 "sessions": n_sessions(result.n_obs),
@@ -145,7 +145,7 @@ def _therapist_table(section: TherapistSection, means: pd.DataFrame) -> None:
 
 
 def icc_interval_text(result: TherapistEffects) -> str:
-    return f"{fmt(result.icc_therapist_low)}–{fmt(result.icc_therapist_high)}"
+    return f"{fmt_r(result.icc_therapist_low)}–{fmt_r(result.icc_therapist_high)}"
 
 
 def icc_sentence(result: TherapistEffects, label: str) -> str:
@@ -154,7 +154,7 @@ def icc_sentence(result: TherapistEffects, label: str) -> str:
     values = {
         "label": label,
         "icc_pct": result.icc_therapist * 100,
-        "icc": result.icc_therapist,
+        "icc": fmt_r(result.icc_therapist),
         "high_pct": result.icc_therapist_high * 100,
         "interval": icc_interval_text(result),
     }
@@ -162,7 +162,7 @@ def icc_sentence(result: TherapistEffects, label: str) -> str:
         return (
             _(
                 "Therapists account for an estimated %(icc_pct).0f%% of the variance in %(label)s "
-                "totals (therapist ICC %(icc).2f, 95%% interval %(interval)s)."
+                "totals (therapist ICC %(icc)s, 95%% interval %(interval)s)."
             )
             % values
         )
@@ -180,7 +180,7 @@ def icc_sentence(result: TherapistEffects, label: str) -> str:
     return (
         _(
             "These data cannot tell whether therapists differ in %(label)s totals: the estimated "
-            "therapist share is %(icc_pct).0f%% (therapist ICC %(icc).2f), but anything from 0%% "
+            "therapist share is %(icc_pct).0f%% (therapist ICC %(icc)s), but anything from 0%% "
             "to %(high_pct).0f%% fits them (95%% interval %(interval)s)."
         )
         % values

@@ -59,11 +59,11 @@ def test_icc_wording_follows_what_the_interval_can_tell():
     clear = team.icc_sentence(_effects(0.12, 0.03, 0.31), "RRI-C")
     assert clear == (
         "Therapists account for an estimated 12% of the variance in RRI-C totals (therapist "
-        "ICC 0.12, 95% interval 0.03–0.31)."
+        "ICC .12, 95% interval .03–.31)."
     )
     unsure = team.icc_sentence(_effects(0.04, 0.0, 0.27), "RRI-C")
     assert unsure.startswith("These data cannot tell whether therapists differ in RRI-C")
-    assert "anything from 0% to 27% fits them (95% interval 0.00–0.27)" in unsure
+    assert "anything from 0% to 27% fits them (95% interval .00–.27)" in unsure
     boundary = team.icc_sentence(_effects(0.0, 0.0, 0.18, boundary=True), "RRI-C")
     assert boundary.startswith("These data cannot tell how much therapists differ in RRI-C")
     assert "any therapist share up to 18% fits them" in boundary
@@ -89,4 +89,4 @@ def test_boundary_fit_on_a_small_clinic_says_what_the_data_cannot_tell():
     assert section.result is not None and section.result.icc_therapist_low == 0.0
     assert section.summary.startswith("These data cannot tell")
     assert "account for 0%" not in section.summary
-    assert section.icc_interval.startswith("0.00–")
+    assert section.icc_interval.startswith(".00–")

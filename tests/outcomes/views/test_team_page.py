@@ -402,7 +402,7 @@ def test_therapist_icc_fits_with_enough_therapists(therapist_clinic, login):
     assert 0 < low < icc < high <= 1
     assert (
         f"Therapists account for an estimated {icc * 100:.0f}% of the variance in RRI-C totals "
-        f"(therapist ICC {icc:.2f}, 95% interval {interval})"
+        f"(therapist ICC {team.fmt_r(icc)}, 95% interval {interval})"
     ) in body
     # Outcome on relationship: session, dyad and therapist levels, plus the detrended rows.
     table = re.search(r'id="model-table">(.*?)</table>', body, re.S).group(1)
@@ -469,9 +469,9 @@ def test_alpha_equals_a_hand_computation(personas, login):
         body,
     )
     assert row.group(1) == "12"
-    assert row.group(2) == f"{expected:.3f}"
+    assert row.group(2) == team.fmt_r(expected, 3)
     realism = list(spec.scale("realism").items)
-    assert f"{_hand_alpha(keyed[realism].to_numpy(dtype=float)):.3f}" in body
+    assert team.fmt_r(_hand_alpha(keyed[realism].to_numpy(dtype=float)), 3) in body
     assert "most recent 2,000 completed forms" in body
 
 
