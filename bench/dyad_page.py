@@ -45,7 +45,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
 from bench import dashboard  # noqa: E402
 from clinic.models import Dyad, StaffMember  # noqa: E402
-from outcomes.selectors.frames import refresh_clinic_references  # noqa: E402
+from outcomes.reliable_change import refresh_clinic_references  # noqa: E402
 
 SESSIONS = 20
 

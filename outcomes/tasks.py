@@ -22,6 +22,7 @@ from clinic import access
 from clinic.models import Clinic, StaffMember
 from clinic.scope import Scope
 from clinic.tasks import MAINTENANCE_QUEUE
+from outcomes.reliable_change import refresh_clinic_references
 from outcomes.selectors import frames as selectors
 from outcomes.selectors import team as team_selectors
 from outcomes.selectors.team import Inputs, Part
@@ -122,5 +123,5 @@ def refresh_every_clinic_reference(timestamp: int) -> int:
     Idempotent: it recomputes from the data as it is. Returns how many clinics it did."""
     clinics = list(Clinic.objects.values_list("pk", flat=True))
     for clinic_id in clinics:
-        selectors.refresh_clinic_references(clinic_id)
+        refresh_clinic_references(clinic_id)
     return len(clinics)

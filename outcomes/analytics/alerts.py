@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .i18n import _, ngettext
+from .numbers import fmt_r, fmt_short, fmt_signed
 from .reliable_change import rci_threshold
 
 AlertKind = Literal[
@@ -64,23 +65,6 @@ class ScaleReference:
     source: str
 
 
-def _num(value: float) -> str:
-    """Two decimals at most, trailing zeros dropped: 4.20 → "4.2", 12.0 → "12"."""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
-def _signed(value: float) -> str:
-    # A true minus sign reads better in a sentence than a hyphen.
-    text = _num(abs(value))
-    return f"−{text}" if value < 0 and text != "0" else f"+{text}"
-
-
-def _alpha(value: float) -> str:
-    # Psychometric convention: reliabilities have no leading zero (.88).
-    return f"{value:.2f}".lstrip("0")
-
-
 def reference_from_instrument(
     sd: float, reliability: float, *, label: str, higher_is_better: bool
 ) -> ScaleReference:
@@ -90,8 +74,36 @@ def reference_from_instrument(
         higher_is_better=higher_is_better,
         threshold=rci_threshold(sd, reliability),
         source=_("instrument reference values: SD %(sd)s, reliability %(reliability)s")
-        % {"sd": _num(sd), "reliability": _alpha(reliability)},
+        % {"sd": fmt_short(sd), "reliability": fmt_r(reliability)},
     )
+
+
+def _clinic_refusal(values: np.ndarray, alpha: float | None) -> str:
+    """Why the clinic's data give no threshold ("" when they do)."""
+    n = int(values.size)
+    if n < MIN_FIRST_SESSION_SCORES:
+        return ngettext(
+            "this clinic's data: %(n)d first-session score; at least %(min)d are needed, "
+            "so no reliable-change threshold",
+            "this clinic's data: %(n)d first-session scores; at least %(min)d are needed, "
+            "so no reliable-change threshold",
+            n,
+        ) % {"n": n, "min": MIN_FIRST_SESSION_SCORES}
+    if alpha is None or not math.isfinite(alpha):
+        return _(
+            "this clinic's data: no reliability (alpha) estimate yet, "
+            "so no reliable-change threshold"
+        )
+    if not 0 < alpha < 1:
+        return _(
+            "this clinic's data: alpha is %(alpha).2f, outside 0 to 1, "
+            "so no reliable-change threshold"
+        ) % {"alpha": alpha}
+    if float(np.std(values, ddof=1)) == 0:
+        return _(
+            "this clinic's data: first-session scores did not vary, so no reliable-change threshold"
+        )
+    return ""
 
 
 def reference_from_clinic(
@@ -109,46 +121,12 @@ def reference_from_clinic(
     values = np.asarray(list(first_session_scores), dtype=float)
     values = values[np.isfinite(values)]
     n = int(values.size)
-
-    def refused(source: str) -> ScaleReference:
+    refusal = _clinic_refusal(values, alpha)
+    if refusal or alpha is None:
         return ScaleReference(
-            label=label, higher_is_better=higher_is_better, threshold=None, source=source
-        )
-
-    if n < MIN_FIRST_SESSION_SCORES:
-        return refused(
-            ngettext(
-                "this clinic's data: %(n)d first-session score; at least %(min)d are needed, "
-                "so no reliable-change threshold",
-                "this clinic's data: %(n)d first-session scores; at least %(min)d are needed, "
-                "so no reliable-change threshold",
-                n,
-            )
-            % {"n": n, "min": MIN_FIRST_SESSION_SCORES}
-        )
-    if alpha is None or not math.isfinite(alpha):
-        return refused(
-            _(
-                "this clinic's data: no reliability (alpha) estimate yet, "
-                "so no reliable-change threshold"
-            )
-        )
-    if not 0 < alpha < 1:
-        return refused(
-            _(
-                "this clinic's data: alpha is %(alpha).2f, outside 0 to 1, "
-                "so no reliable-change threshold"
-            )
-            % {"alpha": alpha}
+            label=label, higher_is_better=higher_is_better, threshold=None, source=refusal
         )
     sd = float(np.std(values, ddof=1))
-    if sd == 0:
-        return refused(
-            _(
-                "this clinic's data: first-session scores did not vary, "
-                "so no reliable-change threshold"
-            )
-        )
     return ScaleReference(
         label=label,
         higher_is_better=higher_is_better,
@@ -158,7 +136,7 @@ def reference_from_clinic(
             "this clinic's data: SD of %(n)d first-session scores %(sd)s, alpha %(alpha)s",
             n,
         )
-        % {"n": n, "sd": _num(sd), "alpha": _alpha(alpha)},
+        % {"n": n, "sd": fmt_short(sd), "alpha": fmt_r(alpha)},
     )
 
 
@@ -184,7 +162,7 @@ def _clean(series: ScoreSeries) -> tuple[list[int], np.ndarray]:
 
 
 def _threshold_args(ref: ScaleReference) -> dict[str, str]:
-    return {"threshold": _num(ref.threshold or 0), "source": ref.source}
+    return {"threshold": fmt_short(ref.threshold or 0), "source": ref.source}
 
 
 def drop_reason(
@@ -205,11 +183,11 @@ def drop_reason(
         )
     return text % {
         "label": ref.label,
-        "before": _num(before),
+        "before": fmt_short(before),
         "before_n": before_n,
-        "value": _num(value),
+        "value": fmt_short(value),
         "n": n,
-        "change": _signed(change),
+        "change": fmt_signed(change),
         **_threshold_args(ref),
     }
 
@@ -241,9 +219,9 @@ def below_mean_reason(
     return text % {
         "label": ref.label,
         "n": n,
-        "latest": _num(latest),
-        "gap": _num(abs(latest - earlier_mean)),
-        "mean": _num(earlier_mean),
+        "latest": fmt_short(latest),
+        "gap": fmt_short(abs(latest - earlier_mean)),
+        "mean": fmt_short(earlier_mean),
         "earlier": earlier,
         **_threshold_args(ref),
     }
@@ -267,11 +245,11 @@ def deterioration_reason(
         )
     return text % {
         "label": ref.label,
-        "first": _num(first),
+        "first": fmt_short(first),
         "first_n": first_n,
-        "value": _num(value),
+        "value": fmt_short(value),
         "n": n,
-        "change": _signed(value - first),
+        "change": fmt_signed(value - first),
         **_threshold_args(ref),
     }
 
@@ -374,7 +352,7 @@ def risk_alerts(frame: pd.DataFrame) -> list[Alert]:
                 "%(item)s was answered %(value)s (above 0) at session %(n)s; review risk with "
                 "the client."
             )
-            % {"item": row.label, "value": _num(float(row.value)), "n": row.session_number},
+            % {"item": row.label, "value": fmt_short(float(row.value)), "n": row.session_number},
             severity="urgent",
         )
         for row in answered.itertuples(index=False)

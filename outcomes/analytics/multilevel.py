@@ -546,12 +546,36 @@ def therapist_icc(
     fit = _fit(design)
     if isinstance(fit, Insufficient):
         return fit
-    reml = fit.reml
-    sigma2, tau_u, tau_v = reml.sigma2, fit.tau_u, fit.tau_v
+    sigma2, tau_u, tau_v = fit.reml.sigma2, fit.tau_u, fit.tau_v
     total = tau_v + tau_u + sigma2
+    intercept = float(fit.reml.beta[0])
+    means = _therapist_means(fit, design, therapist)
+    low, high = _icc_interval(fit)
+    return TherapistEffects(
+        therapist_variance=tau_v,
+        dyad_variance=tau_u,
+        residual_variance=sigma2,
+        icc_therapist=tau_v / total,
+        icc_dyad=(tau_v + tau_u) / total,
+        intercept=intercept,
+        n_therapists=len(means),
+        n_dyads=len(design.sizes),
+        n_obs=design.n_obs,
+        converged=fit.converged,
+        therapist_means=means,
+        notes=fit.notes,
+        icc_therapist_low=low,
+        icc_therapist_high=high,
+        on_boundary=fit.b < _BOUNDARY,
+    )
+
+
+def _therapist_means(fit: _Fit, design: _Design, therapist: str) -> pd.DataFrame:
+    """Each therapist's raw and shrunken mean (BLUP) with its 95% interval, dyads, sessions."""
+    reml = fit.reml
+    sigma2 = reml.sigma2
     intercept = float(reml.beta[0])
     var_intercept = float(reml.cov_unscaled[0, 0]) * sigma2
-
     # BLUP v̂_j = τ_v·1'V_j⁻¹(y − Xβ̂) = b·t_j/(1 + b s_j); Var(v_j | y) = σ²·b/(1 + b s_j).
     shrink = 1 + fit.b * reml.s
     blup = fit.b * reml.t / shrink
@@ -560,7 +584,7 @@ def therapist_icc(
     counts = np.diff(np.r_[design.starts, len(design.sizes)])
     n_obs = np.add.reduceat(design.sizes, design.starts)
     y_sums = np.add.reduceat(design.sums[:, -1], design.starts)
-    means = pd.DataFrame(
+    return pd.DataFrame(
         {
             "shrunken_mean": intercept + blup,
             "ci_low": intercept + blup - half,
@@ -570,24 +594,6 @@ def therapist_icc(
             "n_obs": n_obs.astype(int),
         },
         index=pd.Index(design.therapists, name=therapist),
-    )
-    low, high = _icc_interval(fit)
-    return TherapistEffects(
-        therapist_variance=tau_v,
-        dyad_variance=tau_u,
-        residual_variance=sigma2,
-        icc_therapist=tau_v / total,
-        icc_dyad=(tau_v + tau_u) / total,
-        intercept=intercept,
-        n_therapists=len(counts),
-        n_dyads=len(design.sizes),
-        n_obs=design.n_obs,
-        converged=fit.converged,
-        therapist_means=means,
-        notes=fit.notes,
-        icc_therapist_low=low,
-        icc_therapist_high=high,
-        on_boundary=fit.b < _BOUNDARY,
     )
 
 
@@ -620,6 +626,12 @@ def _split_three_ways(data: pd.DataFrame) -> pd.DataFrame | Insufficient:
     if np.ptp(therapist_means) <= tiny:
         return Insufficient(_("therapists' mean relationship scores did not differ"))
     return out
+
+
+def _detrended_fit(data: pd.DataFrame, levels: tuple[str, ...]) -> _Fit | Insufficient:
+    """The model again with the session number centred within the dyad as a covariate."""
+    trend = data["t"] - data.groupby("d")["t"].transform("mean")
+    return _fit(_design(data.assign(session_trend=trend), (*levels, "session_trend")))
 
 
 def outcome_on_relationship(
@@ -664,22 +676,20 @@ def outcome_on_relationship(
     if isinstance(fit, Insufficient):
         return fit
     detrended: dict[str, Coefficient] = {}
-    detrended_reason = ""
     converged, notes = fit.converged, fit.notes
+    trended = _detrended_fit(data, levels) if session is not None else None
     if session is None:
         detrended_reason = _("no session numbers were given")
+    elif isinstance(trended, Insufficient) or trended is None:
+        detrended_reason = _(
+            "the relationship scores moved in step with the session number, so their "
+            "effect beyond the trend cannot be estimated"
+        )
     else:
-        trend = data["t"] - data.groupby("d")["t"].transform("mean")
-        trended = _fit(_design(data.assign(session_trend=trend), (*levels, "session_trend")))
-        if isinstance(trended, Insufficient):
-            detrended_reason = _(
-                "the relationship scores moved in step with the session number, so their "
-                "effect beyond the trend cannot be estimated"
-            )
-        else:
-            detrended = _coefficients(trended)
-            converged = converged and trended.converged
-            notes = tuple(dict.fromkeys((*notes, *trended.notes)))
+        detrended_reason = ""
+        detrended = _coefficients(trended)
+        converged = converged and trended.converged
+        notes = tuple(dict.fromkeys((*notes, *trended.notes)))
     return OutcomeModel(
         coefficients=_coefficients(fit),
         therapist_variance=fit.tau_v,

@@ -216,6 +216,19 @@ def _score_observation(
     return observation
 
 
+def _answer_items(answers: list[tuple], spec: InstrumentSpec | None) -> list[dict[str, Any]]:
+    """One item per answer, coded by its value and labelled when the spec knows it."""
+    items = []
+    for *_, item_number, value in answers:
+        coding: dict[str, Any] = {"code": str(value)}
+        if spec is not None and spec.has_item(item_number):
+            scale = spec.item(item_number).response_scale
+            if scale.contains(value):
+                coding["display"] = scale.label(value)
+        items.append({"linkId": str(item_number), "answer": [{"valueCoding": coding}]})
+    return items
+
+
 def questionnaire_response(
     naming: FhirNaming,
     admin: tuple,
@@ -239,14 +252,7 @@ def questionnaire_response(
     version = spec.version if spec is not None else ""
     authored = submitted_at.isoformat()
     subject = _patient(naming, clinic_slug, client_code)
-    items = []
-    for *_, item_number, value in answers:
-        coding: dict[str, Any] = {"code": str(value)}
-        if spec is not None and spec.has_item(item_number):
-            scale = spec.item(item_number).response_scale
-            if scale.contains(value):
-                coding["display"] = scale.label(value)
-        items.append({"linkId": str(item_number), "answer": [{"valueCoding": coding}]})
+    items = _answer_items(answers, spec)
     if rater == "client":
         author = subject
     else:

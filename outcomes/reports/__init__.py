@@ -1,0 +1,1 @@
+"""Pure page-building code, frames in, rows out: imports analytics, instrument_spec; no Django."""

@@ -28,6 +28,7 @@ from outcomes.analytics import (
 )
 from outcomes.analytics.correlation import lag_arrays, lagged_arrays_correlation, scores_of
 from outcomes.analytics.i18n import _, ngettext
+from outcomes.analytics.numbers import fmt, fmt_r, fmt_signed
 from outcomes.analytics.series import DyadSeries, dyad_arrays, slope_per_session
 from outcomes.reports import figures
 from rri_forms.instrument_spec import InstrumentSpec
@@ -66,21 +67,15 @@ class DyadReport:
     references: list[ScaleReference]
 
 
-def _fmt(value: float | None, digits: int = 2) -> str:
-    if value is None or value != value:  # NaN
-        return "—"
-    return f"{value:.{digits}f}"
-
-
 def describe(c: Correlation) -> str:
     if not c.ok:
         return c.reason or _("not enough data")
     if c.degenerate:
         return not_informative(c)
-    return _("r = %(r).2f, 95%% CI [%(low).2f, %(high).2f], n = %(n)d") % {
-        "r": c.r,
-        "low": c.ci_low,
-        "high": c.ci_high,
+    return _("r = %(r)s, 95%% CI [%(low)s, %(high)s], n = %(n)d") % {
+        "r": fmt_r(c.r),
+        "low": fmt_r(c.ci_low),
+        "high": fmt_r(c.ci_high),
         "n": c.n,
     }
 
@@ -88,10 +83,10 @@ def describe(c: Correlation) -> str:
 def not_informative(c: Correlation) -> str:
     """|r| = 1 (see `Correlation.degenerate`): say why the number tells little."""
     return _(
-        "r = %(r).2f, n = %(n)d: not informative. The points lie exactly on a line, so no "
+        "r = %(r)s, n = %(n)d: not informative. The points lie exactly on a line, so no "
         "confidence interval can be computed, and with so few sessions a perfect line says "
         "little about how the two relate"
-    ) % {"r": c.r, "n": c.n}
+    ) % {"r": fmt_r(c.r), "n": c.n}
 
 
 def _first(codes: tuple[str, ...], series: DyadSeries) -> str | None:
@@ -106,7 +101,7 @@ def _table(series: DyadSeries, columns: list[tuple[str, str]]) -> tuple[list[str
     header = [_("Session")] + [label for _c, label in present]
     values = [series[c].tolist() for c, _label in present]
     rows = [
-        [str(n)] + [_fmt(column[i]) for column in values]
+        [str(n)] + [fmt(column[i]) for column in values]
         for i, n in enumerate(series.sessions.tolist())
     ]
     return header, rows
@@ -130,11 +125,11 @@ def _trend_sentence(series: DyadSeries, column: str, label: str) -> str:
     ) % {
         "label": label,
         "n": int(values.size),
-        "first": _fmt(float(values[0])),
+        "first": fmt(float(values[0])),
         "first_n": int(sessions[0]),
-        "last": _fmt(float(values[-1])),
+        "last": fmt(float(values[-1])),
         "last_n": int(sessions[-1]),
-        "mean": _fmt(float(values.mean())),
+        "mean": fmt(float(values.mean())),
     }
 
 
@@ -278,7 +273,7 @@ def _scatter_chart(series: DyadSeries, client: str | None) -> Chart:
     ) % {"same": describe(same), "next": describe(lag)}
     chart.table_columns = [_("Session"), _total(str(client)), _("Session check")]
     chart.table_rows = [
-        [str(n), _fmt(a), _fmt(b)] for n, a, b in zip(bn, bx.tolist(), by.tolist(), strict=True)
+        [str(n), fmt(a), fmt(b)] for n, a, b in zip(bn, bx.tolist(), by.tolist(), strict=True)
     ]
     return chart
 
@@ -326,7 +321,7 @@ def _lagged_chart(series: DyadSeries, client: str | None) -> Chart:
         _("Session check at the second"),
     ]
     chart.table_rows = [
-        [f"{n}→{n + 1}", _fmt(a), _fmt(b)]
+        [f"{n}→{n + 1}", fmt(a), fmt(b)]
         for n, a, b in zip(sessions, x_t.tolist(), y_next.tolist(), strict=True)
     ]
     return chart
@@ -354,18 +349,18 @@ def _discrepancy_chart(
     )  # fmt: skip
     if trend.slope is not None:
         slope = ngettext(
-            "changing by %(slope)+.2f per session over %(n)d session",
-            "changing by %(slope)+.2f per session over %(n)d sessions",
+            "changing by %(slope)s per session over %(n)d session",
+            "changing by %(slope)s per session over %(n)d sessions",
             trend.n,
-        ) % {"slope": trend.slope, "n": trend.n}
+        ) % {"slope": fmt_signed(trend.slope, 2), "n": trend.n}
     else:
         slope = trend.reason or ""
     chart.summary = _(
         "Mean difference %(mean)s (positive: the client rates the relationship higher); %(trend)s."
-    ) % {"mean": _fmt(float(difference.mean())), "trend": slope}
+    ) % {"mean": fmt(float(difference.mean())), "trend": slope}
     chart.table_columns = [_("Session"), _("Client"), _("Therapist"), _("Difference")]
     chart.table_rows = [
-        [str(n), _fmt(a), _fmt(b), _fmt(d)]
+        [str(n), fmt(a), fmt(b), fmt(d)]
         for n, a, b, d in zip(
             sessions.tolist(), c.tolist(), t.tolist(), difference.tolist(), strict=True
         )

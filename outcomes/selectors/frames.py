@@ -6,16 +6,13 @@ page's query count is pinned in tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-
 import pandas as pd
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic.models import Clinic, Dyad, TherapySession
-from outcomes.analytics import SCORE_COLUMNS, cronbach_alpha
+from clinic.models import Dyad, TherapySession
+from outcomes.analytics import SCORE_COLUMNS
 from outcomes.analytics.series import DyadSeries, series_from_arrays
 from outcomes.models import ClinicReference as StoredReference
 from rri_forms.instrument_spec import InstrumentSpec
@@ -105,152 +102,6 @@ def missed_forms_frame(dyad: Dyad) -> pd.DataFrame:
     return pd.DataFrame.from_records(
         records, columns=["session_number", "expired", "completed", "form_label"]
     )
-
-
-@dataclass(frozen=True)
-class ClinicReference:
-    """This clinic's SD of first-session scores and Cronbach's alpha for one scale."""
-
-    first_session_scores: tuple[float, ...]
-    alpha: float | None
-
-
-_ALPHA_SAMPLE = 2000  # most recent administrations used for alpha: plenty for a stable estimate
-
-
-def needs_clinic_reference(spec: InstrumentSpec) -> bool:
-    """Whether the total's reliable-change threshold comes from the clinic's data (the
-    instrument publishes neither a threshold nor reference SD and reliability)."""
-    total = next((s for s in spec.scales if s.name == "total"), None)
-    return (
-        total is not None
-        and total.reliable_change is None
-        and (total.reference_sd is None or total.reference_reliability is None)
-    )
-
-
-def _first_session_scores(clinic_id: int, code: str, scale: str) -> tuple[float, ...]:
-    return tuple(
-        float(v)
-        for v in Score.objects.filter(
-            administration__dyad__clinic_id=clinic_id,
-            administration__instrument_code=code,
-            administration__session__number=1,
-            scale=scale,
-            value__isnull=False,
-        ).values_list("value", flat=True)
-    )
-
-
-def _clinic_alpha(clinic_id: int, code: str, scale: str, spec: InstrumentSpec) -> float | None:
-    scale_items = spec.scale(scale).items
-    recent = list(
-        Administration.objects.filter(dyad__clinic_id=clinic_id, instrument_code=code)
-        .order_by("-pk")
-        .values_list("pk", flat=True)[:_ALPHA_SAMPLE]
-    )
-    answers = pd.DataFrame.from_records(
-        list(
-            Answer.objects.filter(
-                administration_id__in=recent, item_number__in=scale_items
-            ).values_list("administration_id", "item_number", "value")
-        ),
-        columns=["administration", "item", "value"],
-    )
-    if answers.empty:
-        return None
-    wide = answers.pivot(index="administration", columns="item", values="value")
-    # Alpha is computed on keyed values, as the scale score is.
-    for item in wide.columns:
-        if spec.item(int(item)).reverse:
-            rng = spec.item(int(item)).response_scale
-            wide[item] = rng.min + rng.max - wide[item]
-    return cronbach_alpha(wide)
-
-
-def _store(clinic_id: int, rows: dict[tuple[str, str], ClinicReference]) -> None:
-    now = timezone.now()
-    StoredReference.objects.bulk_create(
-        [
-            StoredReference(
-                clinic_id=clinic_id,
-                instrument_code=code,
-                scale=scale,
-                first_session_scores=list(ref.first_session_scores),
-                alpha=ref.alpha,
-                refreshed_at=now,
-            )
-            for (code, scale), ref in rows.items()
-        ],
-        update_conflicts=True,
-        unique_fields=["clinic", "instrument_code", "scale"],
-        # Not `stale`: it is cleared before the data is read (see refresh_clinic_references).
-        update_fields=["first_session_scores", "alpha", "refreshed_at"],
-    )
-
-
-def refresh_clinic_references(
-    clinic_id: int, codes: Iterable[str] | None = None
-) -> dict[str, ClinicReference]:
-    """Recompute and store the clinic's reliable-change reference data: the first-session
-    scores and alpha of each total that needs them (`codes` None: every current instrument
-    that does). Returns them by code.
-
-    The periodic job calls this for every clinic (so deleted data also leaves the
-    reference); pages call it for a reference missing or marked stale by a save. The stale
-    mark is cleared *before* the data is read, so a form saved meanwhile marks it again and
-    the next read refreshes once more: no save is left out."""
-    specs = instrument_specs()
-    wanted = sorted(
-        code
-        for code in (specs if codes is None else set(codes))
-        if code in specs and needs_clinic_reference(specs[code])
-    )
-    if not wanted:
-        return {}
-    StoredReference.objects.filter(
-        clinic_id=clinic_id, instrument_code__in=wanted, stale=True
-    ).update(stale=False)
-    rows = {
-        (code, "total"): ClinicReference(
-            _first_session_scores(clinic_id, code, "total"),
-            _clinic_alpha(clinic_id, code, "total", specs[code]),
-        )
-        for code in wanted
-    }
-    _store(clinic_id, rows)
-    return {code: ref for (code, _scale), ref in rows.items()}
-
-
-def stored_clinic_references(clinic: Clinic, codes: Iterable[str]) -> dict[str, ClinicReference]:
-    """The stored reference data of the totals of `codes`: one query while it is fresh; a
-    total never stored for this clinic, or marked stale by a save since, is recomputed and
-    stored first."""
-    wanted = sorted(set(codes))
-    found = {}
-    renew = []
-    for row in StoredReference.objects.filter(
-        clinic=clinic, instrument_code__in=wanted, scale="total"
-    ):
-        if row.stale:
-            renew.append(row.instrument_code)
-        else:
-            found[row.instrument_code] = ClinicReference(tuple(row.first_session_scores), row.alpha)
-    renew += [code for code in wanted if code not in found and code not in renew]
-    if renew:
-        found.update(refresh_clinic_references(clinic.pk, renew))
-    return found
-
-
-def clinic_reference(
-    clinic: Clinic, code: str, scale: str, spec: InstrumentSpec
-) -> ClinicReference:
-    """The reference data of one scale: the stored one for a total (see
-    `stored_clinic_references`), computed for a subscale."""
-    if scale != "total":
-        return ClinicReference(_first_session_scores(clinic.pk, code, scale),
-                               _clinic_alpha(clinic.pk, code, scale, spec))  # fmt: skip
-    return stored_clinic_references(clinic, [code]).get(code, ClinicReference((), None))
 
 
 def dyad_scores(dyad: Dyad) -> DyadSeries:

@@ -7,6 +7,7 @@ date range. Everything the page reads goes through it, so scope and filters appl
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Max, QuerySet, Subquery, Sum
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from clinic.scope import Scope
 from outcomes import measures
@@ -233,6 +235,108 @@ def refreshed(
         return Refreshed(None, False)
     forms = sum(s.administrations for s in states)
     return Refreshed(last.value, False, last.computed_at, forms - last.forms)
+
+
+def _when(refreshed: Refreshed) -> str:
+    if refreshed.computed_at is None:
+        return ""
+    when = timezone.localtime(refreshed.computed_at)
+    return _("on %(date)s at %(time)s") % {"date": f"{when:%Y-%m-%d}", "time": f"{when:%H:%M}"}
+
+
+def _settle(refreshed: Refreshed[T], pending: Callable[[], T]) -> tuple[T, bool]:
+    """The part to show (the result, the last result marked stale, or a "running" notice)
+    and whether it is fresh."""
+    if refreshed.value is None:
+        return pending(), False
+    if refreshed.fresh:
+        return refreshed.value, True
+    note = team.stale_note(_when(refreshed), refreshed.forms_behind)
+    return dataclasses.replace(refreshed.value, freshness=note), False
+
+
+def build_report(
+    scope: Scope,
+    states: list[InstrumentState],
+    specs: dict[str, InstrumentSpec],
+    *,
+    rr: str,
+    outcome: str | None,
+    icc: str,
+) -> tuple[team.TeamReport, bool]:
+    """The report and whether every part of it is computed on the current data; the large
+    parts that are not are deferred as jobs (outcomes/tasks.py)."""
+    inputs = Inputs(scope, states, specs, [rr, icc, outcome or ""])
+    scores, dyads = inputs.scores, inputs.dyads
+    rr_measure = measures.measure_of(rr, specs)
+    icc_label = measures.measure_of(icc, specs).label
+    out_measure = measures.measure(specs[outcome]) if outcome else None
+    pair = inputs.pair(rr, outcome)
+
+    def part(key: Part, background: bool) -> Refreshed:
+        return refreshed(
+            scope,
+            states,
+            key,
+            lambda: compute_part(inputs, key),
+            background=background,
+        )
+
+    n_t, n_d, n_obs = team.therapist_counts(scores, icc)
+    therapists, icc_fresh = _settle(
+        part(
+            ("icc", icc),
+            team.enough_for_model(n_t, n_d) and n_obs > SYNC_MAX_OBS,
+        ),
+        lambda: team.pending_therapist_section(scores, icc, icc_label),
+    )
+    n_t, n_d, n_obs = team.pair_counts(pair)
+    model, model_fresh = _settle(
+        part(
+            ("model", rr, outcome),
+            out_measure is not None and team.enough_for_model(n_t, n_d) and n_obs > SYNC_MAX_OBS,
+        ),
+        lambda: team.pending_model_section(pair, rr_measure, out_measure),
+    )
+    n_forms = sum(s.administrations for s in states if s.code in specs)
+    alpha, alpha_fresh = _settle(
+        part(("alpha",), n_forms > SYNC_MAX_FORMS),
+        lambda: team.pending_alpha_section(n_forms),
+    )
+    sessions = scores[["dyad_id", "session_number"]].drop_duplicates()
+    report = team.TeamReport(
+        rr=rr_measure,
+        outcome=out_measure,
+        pooled=team.pooled_section(pair, dyads, rr_measure, out_measure),
+        between=team.between_section(pair, dyads, rr_measure, out_measure),
+        therapists=therapists,
+        model=model,
+        alpha=alpha,
+        n_dyads=int(sessions["dyad_id"].nunique()),
+        n_sessions=len(sessions),
+    )
+    return report, icc_fresh and model_fresh and alpha_fresh
+
+
+def team_report(
+    scope: Scope,
+    states: list[InstrumentState],
+    specs: dict[str, InstrumentSpec],
+    *,
+    rr: str,
+    outcome: str | None,
+    icc: str,
+) -> team.TeamReport:
+    """The page's report, cached whole once every part of it is computed on the current data;
+    until then each request rebuilds the quick parts and picks up what the jobs have
+    finished."""
+    key = cache_key(scope, states, "report", rr, outcome, icc)
+    report = cache.get(key)
+    if report is None:
+        report, complete = build_report(scope, states, specs, rr=rr, outcome=outcome, icc=icc)
+        if complete:
+            cache.set(key, report, CACHE_SECONDS)
+    return report
 
 
 def total_scores(scope: Scope, codes: list[str]) -> pd.DataFrame:

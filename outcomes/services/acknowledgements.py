@@ -1,13 +1,11 @@
-"""Acknowledging alerts (a service) and reading who acknowledged what (selectors)."""
+"""Acknowledging an alert: who may, and recording it with a note (reads are in
+`outcomes.selectors.acknowledgements`)."""
 
 from __future__ import annotations
-
-from collections.abc import Collection, Iterable
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from clinic.access import can_write_dyad, dyads_visible_to, require_staff
@@ -16,7 +14,6 @@ from dyad.lib.integrity import readable_integrity_errors
 from outcomes.models import AlertAcknowledgement, AlertKind
 
 NOTE_MAX = 2000
-AckKey = tuple[int, int, str]  # dyad id, session number, alert kind
 
 
 def can_acknowledge(user: AbstractBaseUser, dyad: Dyad) -> bool:
@@ -59,33 +56,3 @@ def alert_acknowledge(
             note=note,
             acknowledged_by=require_staff(actor_user),
         )
-
-
-def acknowledgements_for(
-    dyads: QuerySet[Dyad] | Collection[int],
-) -> dict[AckKey, AlertAcknowledgement]:
-    """Every acknowledgement of the dyads' alerts, by (dyad id, session number, kind), with
-    who acknowledged. One query; `dyads` a queryset (used as a subquery) or ids."""
-    rows = AlertAcknowledgement.objects.filter(session__dyad__in=dyads).select_related(
-        "acknowledged_by", "session"
-    )
-    return {(a.session.dyad_id, a.session.number, a.kind): a for a in rows}
-
-
-def acknowledged_keys(
-    acks: dict[AckKey, AlertAcknowledgement], dyad_id: int
-) -> set[tuple[int, str]]:
-    """(session number, kind) of one dyad's acknowledged alerts, as sort_alerts takes them."""
-    return {(number, kind) for (d, number, kind) in acks if d == dyad_id}
-
-
-def unacknowledged_risk(
-    alerts: Iterable[object], acks: dict[AckKey, AlertAcknowledgement], dyad_id: int
-) -> int:
-    """How many of the dyad's alerts are risk alerts nobody has acknowledged."""
-    return sum(
-        1
-        for a in alerts
-        if getattr(a, "severity", None) == "urgent"
-        and (dyad_id, a.session_number, a.kind) not in acks  # type: ignore[attr-defined]
-    )

@@ -23,15 +23,11 @@ from clinic.models import AccessLog, Dyad
 from clinic.services.audit import log_access
 from outcomes.analytics import ScaleReference, sort_alerts
 from outcomes.analytics.alerts import Alert, needs_action
-from outcomes.references import total_references
+from outcomes.reliable_change import total_references
 from outcomes.reports.dyad import build_dyad_report
 from outcomes.selectors import frames as selectors
-from outcomes.services.acknowledgements import (
-    acknowledged_keys,
-    acknowledgements_for,
-    alert_acknowledge,
-    can_acknowledge,
-)
+from outcomes.selectors.acknowledgements import acknowledged_keys, acknowledgements_for
+from outcomes.services.acknowledgements import alert_acknowledge, can_acknowledge
 from rri_forms.instrument_spec import InstrumentSpec
 from rri_forms.selectors import reminder_states
 

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import translation
 
+from outcomes import measures
 from outcomes.analytics import (
     ScaleReference,
     i18n,
@@ -176,8 +177,8 @@ def _team_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_team_report_texts_come_through_the_translator(marked: None) -> None:
     scores, dyads = _team_frames()
-    rr = team.Measure("RRI-C", "RRI-C", True, "relationship")
-    out = team.Measure("SESSION-CHECK", "Session check", True, "session_outcome")
+    rr = measures.Measure("RRI-C", "RRI-C", True, "relationship")
+    out = measures.Measure("SESSION-CHECK", "Session check", True, "session_outcome")
     pair = team.pair_frame(scores, "RRI-C", "SESSION-CHECK")
 
     pooled = team.pooled_section(pair, dyads, rr, out)
@@ -208,7 +209,7 @@ def test_team_report_texts_come_through_the_translator(marked: None) -> None:
     model = team.model_section(pair, rr, out)
     assert model.empty.startswith("⟦Sessions with both RRI-C and Session check come from ")
 
-    alpha = team.alpha_section(team.empty_answers(), {})
+    alpha = team.alpha_section(pd.DataFrame(columns=list(team.ANSWER_FRAME_COLUMNS)), {})
     assert alpha.empty == "⟦No completed forms in this selection yet.⟧"
     assert team.stale_note("on 2025-03-31 at 14:05", 2) == (
         "⟦Computed on 2025-03-31 at 14:05, before the newest 2 forms; an update that includes "

@@ -8,12 +8,8 @@ from django.db import transaction
 from clinic.models import TherapySession
 from outcomes.analytics import cronbach_alpha
 from outcomes.models import ClinicReference
-from outcomes.selectors.frames import (
-    clinic_reference,
-    instrument_specs,
-    refresh_clinic_references,
-    stored_clinic_references,
-)
+from outcomes.reliable_change import refresh_clinic_references, stored_clinic_references
+from outcomes.selectors.frames import instrument_specs
 from rri_forms.models import Answer, Score
 from tests.factories import ClientFactory, DyadFactory
 from tests.outcomes.conftest import add_sessions, rate
@@ -83,8 +79,7 @@ def test_a_save_marks_stale_and_the_next_read_refreshes(clinic_history):
     add_sessions(other, [(2, 2, 2)])
     assert not ClinicReference.objects.filter(clinic=p.clinic_b, stale=True).exists()
 
-    spec = instrument_specs()["RRI-C"]
-    got = clinic_reference(p.clinic_a, "RRI-C", "total", spec)
+    got = stored_clinic_references(p.clinic_a, ["RRI-C"])["RRI-C"]
     firsts, alpha = _direct(p.clinic_a, "RRI-C")
     assert sorted(got.first_session_scores) == firsts and 5.0 in firsts and len(firsts) == 32
     assert got.alpha == pytest.approx(alpha, abs=1e-12)

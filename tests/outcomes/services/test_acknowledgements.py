@@ -12,7 +12,7 @@ from django.urls import reverse
 from outcomes.models import AlertAcknowledgement, AlertAcknowledgementEvent
 from outcomes.services.acknowledgements import alert_acknowledge
 from tests.outcomes.conftest import rate
-from tests.outcomes.test_dashboards import RUPTURE, _row, recent_dyad
+from tests.outcomes.views.test_dashboard_pages import RUPTURE, _row, recent_dyad
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,7 @@ def test_the_risk_alert_ranks_first_until_acknowledged_on_the_dyad_page(old_risk
 
 
 def test_an_old_unacknowledged_risk_alert_heads_the_dashboards(old_risk, clinic_history, login):
-    from tests.outcomes.test_dashboards import recent_dyad as make
+    from tests.outcomes.views.test_dashboard_pages import recent_dyad as make
 
     newer = make(clinic_history.therapist_a1, "A1-AAAA")  # a newer rupture, sorts first by name
     body = login("supervisor_a").get(reverse("supervisor_dashboard")).content.decode()

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from outcomes.templatetags.plotly_figures import escape_user_text
-from tests.outcomes.test_team_analytics import DYADS, _dyad, therapist_clinic  # noqa: F401
+from tests.outcomes.views.test_team_page import DYADS, _dyad, therapist_clinic  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

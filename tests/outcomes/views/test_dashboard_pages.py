@@ -6,23 +6,15 @@ import datetime
 import re
 import uuid
 
-import numpy as np
-import pandas as pd
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import Dyad, TherapySession
-from outcomes.analytics import ScaleReference, outcome_alerts, relationship_alerts
-from outcomes.selectors import dashboards
-from outcomes.selectors import frames as selectors
-from outcomes.selectors.dashboards import Window, latest_and_trend, score_alerts, totals_frame
-from rri_forms.models import ClientLink, Score
+from rri_forms.models import ClientLink
 from rri_forms.models.links import hash_token, new_token
 from tests.factories import ClientFactory, DyadFactory, StaffFactory
-from tests.outcomes.conftest import add_sessions, rate
+from tests.outcomes.conftest import rate
 
 pytestmark = pytest.mark.django_db
 
@@ -385,137 +377,3 @@ def test_query_count_does_not_grow_with_the_caseload(
         with django_assert_num_queries(PAGE_QUERIES[page]):
             response = http.get(target)
         assert response.status_code == 200
-
-
-# --- Reading the scores frame --------------------------------------------------------
-
-
-def test_totals_frame_carries_the_exact_stored_scores(clinic_history):
-    """The dashboards read scores in PostgreSQL's binary form, column by column; each row must
-    be a stored total with the floats, dates and numbers the ORM reads."""
-
-    dyads = [
-        DyadFactory(
-            therapist=clinic_history.therapist_a1,
-            client=ClientFactory(clinic=clinic_history.clinic_a, code=f"A1-EXACT-{i}"),
-        )
-        for i in range(2)
-    ]
-    add_sessions(dyads[0], LEVELS, noisy=True)  # means such as 3.5416666666666665
-    add_sessions(dyads[1], LEVELS[:4], noisy=True)
-    key = ["dyad_id", "instrument", "session_number"]
-    columns = ["dyad_id", "session_number", "session_date", "instrument", "score"]
-    orm = pd.concat(selectors.scores_frame(dyad=d) for d in dyads)
-    orm = orm[orm["scale"] == "total"].sort_values(key)[columns].reset_index(drop=True)
-    later = _today(clinic_history) + datetime.timedelta(days=400)
-    read = totals_frame([d.pk for d in dyads], until=later).sort_values(key)
-    read = read.reset_index(drop=True)
-    assert len(read) == 3 * (len(LEVELS) + 4)
-    assert read["score"].tolist() == orm["score"].tolist()  # exact, not approximate
-    assert any(v != round(v, 3) for v in read["score"])  # the example has long decimals
-    assert read["dyad_id"].tolist() == orm["dyad_id"].tolist()
-    assert read["session_number"].tolist() == orm["session_number"].tolist()
-    assert read["instrument"].astype(str).tolist() == orm["instrument"].tolist()
-    assert [d.date() for d in read["session_date"]] == orm["session_date"].tolist()
-
-    # Sessions dated after `until` are left out; no dyads, no rows (with the same columns).
-    third = sorted(orm["session_date"].unique())[2]
-    cut = totals_frame([d.pk for d in dyads], until=third)
-    assert 0 < len(cut) == (orm["session_date"] <= third).sum() < len(orm)
-    assert cut["session_date"].max().date() == third
-    empty = totals_frame([], until=later)
-    assert empty.empty and empty.columns.tolist() == columns
-
-
-def _cache_statement(sql: str) -> bool:
-    return '"dyad_cache"' in sql or "SAVEPOINT" in sql  # the database cache writes in one
-
-
-def test_cached_frame_is_reused_until_the_data_changes(clinic_history, monkeypatch):
-
-    monkeypatch.setattr(dashboards, "CACHE_MIN_ROWS", 0)
-    dyad = recent_dyad(clinic_history.therapist_a1, "A1-CACHE", [(3, 3, 3), (4, 4, 4)])
-    until = _today(clinic_history)
-
-    def read(queries: int) -> pd.DataFrame:
-        with CaptureQueriesContext(connection) as ctx:
-            frame = dashboards.cached_totals_frame([dyad.pk], [dyad.pk], until=until)
-        # The shared cache is a table by default: its statements are left out.
-        data = [q for q in ctx.captured_queries if not _cache_statement(q["sql"])]
-        assert len(data) == queries, [q["sql"][:60] for q in data]
-        return frame.set_index(["instrument", "session_number"])["score"]
-
-    assert read(2)[("RRI-C", 2)] == 4.0  # version + frame
-    assert read(1)[("RRI-C", 2)] == 4.0  # version only: reused
-    # A correction updates a stored score in place: no new row, but a new history event.
-    Score.objects.filter(
-        administration__dyad=dyad, administration__instrument_code="RRI-C",
-        administration__session__number=2, scale="total",
-    ).update(value=2.5)  # fmt: skip
-    assert read(2)[("RRI-C", 2)] == 2.5
-    rate(TherapySession.objects.create(dyad=dyad, number=3, date=until), "RRI-C", 1)
-    assert read(2)[("RRI-C", 3)] == 1.0
-    assert read(1)[("RRI-C", 3)] == 1.0
-
-
-# --- Frame computations against the per-dyad functions -------------------------------
-
-
-def _random_scores(seed: int, dyads: int = 60) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    today = datetime.date(2025, 6, 30)
-    rows = []
-    for dyad in range(1, dyads + 1):
-        n = int(rng.integers(1, 12))
-        numbers = np.sort(rng.choice(np.arange(1, 20), size=n, replace=False))
-        level = rng.uniform(2, 4.5)
-        for number in numbers:
-            date = today - datetime.timedelta(days=7 * (20 - int(number)))
-            for code in ("RRI-C", "SESSION-CHECK"):
-                # Coarse values so that exact-threshold ties occur.
-                score = round(float(np.clip(level + rng.normal(0, 0.7), 1, 5)) * 4) / 4
-                rows.append((dyad, int(number), pd.Timestamp(date), code, score))
-    columns = ["dyad_id", "session_number", "session_date", "instrument", "score"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("higher_is_better", [True, False])
-def test_vectorised_alerts_equal_the_per_dyad_functions(seed, higher_is_better):
-    scores = _random_scores(seed)
-    window = Window(datetime.date(2025, 5, 1), datetime.date(2025, 6, 30))
-    refs = {
-        code: ScaleReference(code, higher_is_better, 0.75, "test")
-        for code in ("RRI-C", "SESSION-CHECK")
-    }
-    kinds = {"RRI-C": "relationship", "SESSION-CHECK": "session_outcome"}
-    got = sorted(
-        (d, a.alert.kind, a.alert.session_number, a.alert.reason)
-        for d, a in score_alerts(scores, kinds, refs, window)
-    )
-    expected = []
-    for (dyad, code), rows in scores.groupby(["dyad_id", "instrument"]):
-        series = rows.set_index("session_number")["score"]
-        dates = rows.set_index("session_number")["session_date"]
-        check = relationship_alerts if code == "RRI-C" else outcome_alerts
-        for alert in check(series, refs[code]):
-            if pd.Timestamp(window.start) <= dates[alert.session_number]:
-                expected.append((dyad, alert.kind, alert.session_number, alert.reason))
-    assert got == sorted(expected)
-    assert len(expected) > 5  # the example does exercise the rules
-
-
-def test_trend_is_the_least_squares_slope_of_the_last_five():
-    scores = _random_scores(7, dyads=40)
-    rows = scores[scores["instrument"] == "RRI-C"]
-    result = latest_and_trend(rows)
-    for dyad, group in rows.groupby("dyad_id"):
-        group = group.sort_values("session_number")
-        tail = group.tail(5)
-        assert result.at[dyad, "latest"] == group["score"].iloc[-1]
-        assert result.at[dyad, "n"] == len(tail)
-        if len(tail) >= 3:
-            expected = np.polyfit(tail["session_number"], tail["score"], 1)[0]
-            assert result.at[dyad, "slope"] == pytest.approx(expected, abs=1e-12)
-        else:
-            assert np.isnan(result.at[dyad, "slope"])

@@ -11,6 +11,7 @@ from django.urls import reverse
 from scipy import stats
 
 from clinic.models import TherapySession
+from outcomes.analytics.numbers import fmt_r
 from tests.factories import ClientFactory, DyadFactory
 from tests.outcomes.conftest import add_sessions, rate
 
@@ -57,11 +58,11 @@ def test_within_dyad_r_equals_scipy(rated_dyad, login):
     y = [o for _, _, o in LEVELS]
     ref = stats.pearsonr(x, y)
     ci = ref.confidence_interval(0.95)
-    expected = f"r = {ref.statistic:.2f} [{ci.low:.2f}, {ci.high:.2f}], n = {len(x)}"
+    expected = f"r = {fmt_r(ref.statistic)} [{fmt_r(ci.low)}, {fmt_r(ci.high)}], n = {len(x)}"
     row = re.search(r"<td>RRI-C</td><td>SESSION-CHECK</td>\s*<td>(.*?)</td>", body, re.S)
     assert row.group(1).strip() == expected
     lag = stats.pearsonr(x[:-1], y[1:])
-    assert f"r = {lag.statistic:.2f}" in body
+    assert f"r = {fmt_r(lag.statistic)}" in body
 
 
 def _section(body: str, key: str) -> str:
@@ -81,7 +82,9 @@ def test_lagged_scatter_pairs_each_session_with_the_next_outcome(rated_dyad, log
     ref = stats.pearsonr(x, y_next)
     ci = ref.confidence_interval(0.95)
     section = html.unescape(_section(body, "lagged"))
-    expected = f"r = {ref.statistic:.2f}, 95% CI [{ci.low:.2f}, {ci.high:.2f}], n = {len(x)}"
+    expected = (
+        f"r = {fmt_r(ref.statistic)}, 95% CI [{fmt_r(ci.low)}, {fmt_r(ci.high)}], n = {len(x)}"
+    )
     assert f"Relationship at one session vs session check at the next: {expected}" in section
     assert 'data-figure="figure-lagged"' in section and 'role="figure"' in section
     # The table alternative lists every pair.
