@@ -7,7 +7,8 @@ Truax 1991; docs/analytics.md). Each total's threshold comes from the first of:
 2. its published reference SD and reliability (`reference_sd`, `reference_reliability`),
    through the formula;
 3. this clinic's own data: the SD of first-session scores and Cronbach's alpha of the
-   newest forms, through the same formula (the RRI publishes no norms).
+   newest forms (`outcomes.measures.alpha_of`), through the same formula (the RRI publishes
+   no norms).
 
 The pieces and where they live:
 
@@ -33,20 +34,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic.models import Clinic
-from outcomes.analytics import (
-    ScaleReference,
-    cronbach_alpha,
-    reference_from_clinic,
-    reference_from_instrument,
-)
+from outcomes.analytics import ScaleReference, reference_from_clinic, reference_from_instrument
+from outcomes.measures import ALPHA_SAMPLE, ANSWER_COLUMNS, TOTAL, alpha_of, has_total
 from outcomes.models import ClinicReference as StoredReference
 from outcomes.selectors.frames import instrument_specs
 from rri_forms.instrument_spec import InstrumentSpec, ScaleSpec
 from rri_forms.models import Administration, Answer, Score
 
 Source = Literal["threshold", "published", "clinic"]
-
-_ALPHA_SAMPLE = 2000  # most recent administrations used for alpha: plenty for a stable estimate
 
 
 @dataclass(frozen=True)
@@ -66,21 +61,16 @@ def source(scale: ScaleSpec) -> Source:
     return "clinic"
 
 
-def _total(spec: InstrumentSpec) -> ScaleSpec | None:
-    return next((s for s in spec.scales if s.name == "total"), None)
-
-
 def needs_clinic_reference(spec: InstrumentSpec) -> bool:
     """Whether the total's threshold comes from the clinic's data (the instrument publishes
     neither a threshold nor reference SD and reliability)."""
-    total = _total(spec)
-    return total is not None and source(total) == "clinic"
+    return has_total(spec) and source(spec.scale(TOTAL)) == "clinic"
 
 
 def scale_reference(spec: InstrumentSpec, data: ClinicReference | None) -> ScaleReference:
     """The reference of the instrument's total; `data` is the clinic's (used only when the
     instrument publishes nothing)."""
-    scale = spec.scale("total")
+    scale = spec.scale(TOTAL)
     label = _("%(instrument)s total") % {"instrument": spec.short_title}
     chosen = source(scale)
     if chosen == "threshold":
@@ -111,7 +101,7 @@ def total_references(
     """The reference of each total of `codes` (those with a total scale), sorted by code.
     At most one query while the clinic's stored data is fresh (see stored_clinic_references),
     none when every instrument publishes its values."""
-    wanted = sorted(code for code in set(codes) if code in specs and _total(specs[code]))
+    wanted = sorted(code for code in set(codes) if code in specs and has_total(specs[code]))
     needed = [code for code in wanted if needs_clinic_reference(specs[code])]
     stored = stored_clinic_references(clinic, needed) if needed else {}
     return {code: scale_reference(specs[code], stored.get(code)) for code in wanted}
@@ -127,36 +117,27 @@ def _first_session_scores(clinic_id: int, code: str) -> tuple[float, ...]:
             administration__dyad__clinic_id=clinic_id,
             administration__instrument_code=code,
             administration__session__number=1,
-            scale="total",
+            scale=TOTAL,
             value__isnull=False,
         ).values_list("value", flat=True)
     )
 
 
 def _clinic_alpha(clinic_id: int, code: str, spec: InstrumentSpec) -> float | None:
-    scale_items = spec.scale("total").items
     recent = list(
         Administration.objects.filter(dyad__clinic_id=clinic_id, instrument_code=code)
         .order_by("-pk")
-        .values_list("pk", flat=True)[:_ALPHA_SAMPLE]
+        .values_list("pk", flat=True)[:ALPHA_SAMPLE]
     )
     answers = pd.DataFrame.from_records(
         list(
             Answer.objects.filter(
-                administration_id__in=recent, item_number__in=scale_items
+                administration_id__in=recent, item_number__in=spec.scale(TOTAL).items
             ).values_list("administration_id", "item_number", "value")
         ),
-        columns=["administration", "item", "value"],
+        columns=list(ANSWER_COLUMNS),
     )
-    if answers.empty:
-        return None
-    wide = answers.pivot(index="administration", columns="item", values="value")
-    # Alpha is computed on keyed values, as the scale score is.
-    for item in wide.columns:
-        if spec.item(int(item)).reverse:
-            rng = spec.item(int(item)).response_scale
-            wide[item] = rng.min + rng.max - wide[item]
-    return cronbach_alpha(wide)
+    return alpha_of(answers, spec, TOTAL)
 
 
 def _store(clinic_id: int, rows: dict[tuple[str, str], ClinicReference]) -> None:
@@ -202,7 +183,7 @@ def refresh_clinic_references(
         clinic_id=clinic_id, instrument_code__in=wanted, stale=True
     ).update(stale=False)
     rows = {
-        (code, "total"): ClinicReference(
+        (code, TOTAL): ClinicReference(
             _first_session_scores(clinic_id, code), _clinic_alpha(clinic_id, code, specs[code])
         )
         for code in wanted
@@ -218,7 +199,7 @@ def stored_clinic_references(clinic: Clinic, codes: Iterable[str]) -> dict[str, 
     found = {}
     renew = []
     for row in StoredReference.objects.filter(
-        clinic=clinic, instrument_code__in=wanted, scale="total"
+        clinic=clinic, instrument_code__in=wanted, scale=TOTAL
     ):
         if row.stale:
             renew.append(row.instrument_code)

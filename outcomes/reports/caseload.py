@@ -275,8 +275,8 @@ def _therapist_table(
     )
     links = data.links
     in_window = links[
-        (links["session_date"] >= pd.Timestamp(window.start))
-        & (links["session_date"] <= pd.Timestamp(window.end))
+        (links["session_date"] >= pd.Timestamp(window.date_from))
+        & (links["session_date"] <= pd.Timestamp(window.date_to))
     ]
     by_owner = in_window.groupby(in_window["dyad_id"].map(owner))
     table["issued"] = by_owner.size()

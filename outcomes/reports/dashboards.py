@@ -12,11 +12,11 @@ and missed-form alerts come from one call each of `risk_alerts` / `missed_form_a
 
 Definitions used by both pages (shown on the pages too):
 
-* **Window**: the dates the page looks at (any `Period`). Alerts are *open* when raised at a
-  session dated in the window; completion rates count the window's attended sessions. Levels
-  and trends are as of the window's end, and alerts are judged on the whole history up to it
-  (a drop is measured from the previous rated session even when that one is older than the
-  window).
+* **Window**: the dates the page looks at (a `Period`: the page's `clinic.scope.Scope`).
+  Alerts are *open* when raised at a session dated in the window; completion rates count the
+  window's attended sessions. Levels and trends are as of the window's end, and alerts are
+  judged on the whole history up to it (a drop is measured from the previous rated session
+  even when that one is older than the window).
 * **Trend**: least-squares slope of a total over the dyad's last (up to) 5 rated sessions, in
   points per session; none below 3 rated sessions. |slope| < 0.05 counts as flat.
 * **Overdue**: in the last 14 days, attended sessions without any therapist form, plus sessions
@@ -26,7 +26,7 @@ Definitions used by both pages (shown on the pages too):
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from typing import Protocol
@@ -43,7 +43,8 @@ from outcomes.analytics.alerts import (
 )
 from outcomes.analytics.i18n import _
 from outcomes.analytics.series import MIN_TREND_POINTS
-from outcomes.reports.dyad import CLIENT_RR, THERAPIST_RR
+from outcomes.measures import RATER_ORDER, RELATIONSHIP, relationship_codes
+from rri_forms.instrument_spec import InstrumentSpec
 
 TREND_SESSIONS = 5
 FLAT_SLOPE = 0.05
@@ -56,13 +57,13 @@ _SEVERITY_ORDER = {"urgent": 0, "high": 1, "medium": 2}  # urgent: a risk item a
 
 
 class Period(Protocol):
-    """The inclusive dates a page looks at."""
+    """The inclusive dates a page looks at, both set (a `clinic.scope.Scope` with dates)."""
 
     @property
-    def start(self) -> datetime.date: ...
+    def date_from(self) -> datetime.date | None: ...
 
     @property
-    def end(self) -> datetime.date: ...
+    def date_to(self) -> datetime.date | None: ...
 
 
 @dataclass
@@ -266,7 +267,7 @@ def score_alerts(
     out: list[tuple[int, DatedAlert]] = []
     if scores.empty:
         return out
-    start, end = np.datetime64(window.start), np.datetime64(window.end)
+    start, end = np.datetime64(window.date_from), np.datetime64(window.date_to)
     for code, ref in references.items():
         if ref.threshold is None or code not in kinds:
             continue
@@ -275,7 +276,7 @@ def score_alerts(
             continue
         g = _Groups.of(rows)
         in_window = (g.dates >= start) & (g.dates <= end)
-        rules = _relationship_alerts if kinds[code] == "relationship" else _outcome_alerts
+        rules = _relationship_alerts if kinds[code] == RELATIONSHIP else _outcome_alerts
         for i, kind, severity, make in rules(g, ref, float(ref.threshold), in_window):
             dated = DatedAlert(kind, int(g.number[i]), severity, g.dates[i].item(), make)
             out.append((int(g.dyad[i]), dated))
@@ -292,7 +293,7 @@ def risk_and_missed_alerts(
     here first and the alerts zipped back onto their dyads.
     """
     out: list[tuple[int, DatedAlert]] = []
-    start, end = pd.Timestamp(window.start), pd.Timestamp(window.end)
+    start, end = pd.Timestamp(window.date_from), pd.Timestamp(window.date_to)
     if not risk.empty:
         rows = risk[(pd.to_numeric(risk["value"]) > 0) & (risk["session_date"] <= end)]
         alerts = risk_alerts(rows)
@@ -328,7 +329,7 @@ def most_severe_first(alerts: Sequence[DatedAlert]) -> list[DatedAlert]:
 
 def summarise(
     scores: pd.DataFrame,
-    kinds: dict[str, str],
+    specs: Mapping[str, InstrumentSpec],
     references: dict[str, ScaleReference],
     risk: pd.DataFrame,
     links: pd.DataFrame,
@@ -336,7 +337,8 @@ def summarise(
 ) -> ScoreSummary:
     """Levels, trends and open alerts of every dyad in the frames (pure; no database)."""
     levels = []
-    for role, codes in (("client", CLIENT_RR), ("therapist", THERAPIST_RR)):
+    for role in RATER_ORDER:
+        codes = relationship_codes(specs, rater=role)
         part = latest_and_trend(_role_rows(scores, codes)) if not scores.empty else None
         if part is None or part.empty:
             part = pd.DataFrame(
@@ -344,6 +346,7 @@ def summarise(
             )
         levels.append(part.add_prefix(f"{role}_"))
     merged = levels[0].join(levels[1], how="outer")
+    kinds = {code: spec.kind for code, spec in specs.items()}
     alerts: dict[int, list[DatedAlert]] = {}
     for dyad_id, alert in score_alerts(scores, kinds, references, window) + (
         risk_and_missed_alerts(risk, links, window)

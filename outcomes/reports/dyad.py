@@ -30,12 +30,16 @@ from outcomes.analytics.correlation import lag_arrays, lagged_arrays_correlation
 from outcomes.analytics.i18n import _, ngettext
 from outcomes.analytics.numbers import fmt, fmt_r, fmt_signed
 from outcomes.analytics.series import DyadSeries, dyad_arrays, slope_per_session
+from outcomes.measures import (
+    SESSION_LEVEL_KINDS,
+    TOTAL,
+    default_outcome,
+    first_relationship,
+    is_outcome,
+    is_relationship,
+)
 from outcomes.reports import figures
 from rri_forms.instrument_spec import InstrumentSpec
-
-CLIENT_RR = ("RRI-C", "RRI-C-12", "RRI-C-SF")
-THERAPIST_RR = ("RRI-T",)
-MAIN_OUTCOME = "SESSION-CHECK"
 
 
 @dataclass
@@ -87,13 +91,6 @@ def not_informative(c: Correlation) -> str:
         "confidence interval can be computed, and with so few sessions a perfect line says "
         "little about how the two relate"
     ) % {"r": fmt_r(c.r), "n": c.n}
-
-
-def _first(codes: tuple[str, ...], series: DyadSeries) -> str | None:
-    for code in codes:
-        if column_key(code, "total") in series:
-            return code
-    return None
 
 
 def _table(series: DyadSeries, columns: list[tuple[str, str]]) -> tuple[list[str], list[list[str]]]:
@@ -148,7 +145,7 @@ def _relationship_chart(series: DyadSeries, client: str | None, therapist: str |
     for code, colour in ((client, figures.CLIENT), (therapist, figures.THERAPIST)):
         if code is None:
             continue
-        cols.append((column_key(code, "total"), _total(code), colour, True))
+        cols.append((column_key(code, TOTAL), _total(code), colour, True))
         for sub in ("realism", "genuineness"):
             cols.append((column_key(code, sub), _subscale(code, sub), colour, False))
     chart = Chart("relationship", _("Real relationship over sessions"), None)
@@ -163,7 +160,7 @@ def _relationship_chart(series: DyadSeries, client: str | None, therapist: str |
         y_range=[1, 5.1],
     )
     sentences = [
-        _trend_sentence(series, column_key(code, "total"), _total(code))
+        _trend_sentence(series, column_key(code, TOTAL), _total(code))
         for code in (client, therapist)
         if code
     ]
@@ -176,7 +173,7 @@ def _relationship_chart(series: DyadSeries, client: str | None, therapist: str |
 
 
 def _outcome_charts(series: DyadSeries, specs: dict[str, InstrumentSpec]) -> list[Chart]:
-    session_level = [c for c, s in specs.items() if s.kind in ("session_outcome", "progress")]
+    session_level = [c for c, s in specs.items() if s.kind in SESSION_LEVEL_KINDS]
     symptoms = [c for c, s in specs.items() if s.kind == "symptom"]
     charts = []
     for key, title, codes, y_title, none_yet in (
@@ -196,9 +193,9 @@ def _outcome_charts(series: DyadSeries, specs: dict[str, InstrumentSpec]) -> lis
         ),
     ):
         cols = [
-            (column_key(code, "total"), specs[code].short_title, figures.PALETTE[(i + 2) % 7], True)
+            (column_key(code, TOTAL), specs[code].short_title, figures.PALETTE[(i + 2) % 7], True)
             for i, code in enumerate(sorted(codes))
-            if column_key(code, "total") in series
+            if column_key(code, TOTAL) in series
         ]
         chart = Chart(key, title, None)
         if not cols:
@@ -235,21 +232,30 @@ def _pairs(series: DyadSeries, rr_codes: list[str], outcome_codes: list[str]) ->
     pairs = []
     for rr in rr_codes:
         for out in outcome_codes:
-            x, y = column_key(rr, "total"), column_key(out, "total")
+            x, y = column_key(rr, TOTAL), column_key(out, TOTAL)
             if x not in series or y not in series:
                 continue
             pairs.append(PairStat(rr, out, _same(series, x, y), _lagged(series, x, y)))
     return pairs
 
 
-def _scatter_chart(series: DyadSeries, client: str | None) -> Chart:
+def _both(series: DyadSeries, client: str | None, outcome: str | None) -> tuple[str, str] | None:
+    """The columns of the client's relationship total and the outcome's, if the dyad has both."""
+    if client is None or outcome is None:
+        return None
+    x, y = column_key(client, TOTAL), column_key(outcome, TOTAL)
+    return (x, y) if x in series and y in series else None
+
+
+def _scatter_chart(series: DyadSeries, client: str | None, outcome: str | None) -> Chart:
     chart = Chart("scatter", _("Relationship and session outcome"), None)
-    x, y = column_key(client or "RRI-C", "total"), column_key(MAIN_OUTCOME, "total")
-    if x not in series or y not in series:
+    columns = _both(series, client, outcome)
+    if columns is None:
         chart.empty = _(
             "The client's relationship and session-check scores are needed for this view."
         )
         return chart
+    x, y = columns
     keep = ~np.isnan(series[x]) & ~np.isnan(series[y])
     bx, by, bn = series[x][keep], series[y][keep], series.sessions[keep].tolist()
     same = _same(series, x, y)
@@ -278,15 +284,16 @@ def _scatter_chart(series: DyadSeries, client: str | None) -> Chart:
     return chart
 
 
-def _lagged_chart(series: DyadSeries, client: str | None) -> Chart:
+def _lagged_chart(series: DyadSeries, client: str | None, outcome: str | None) -> Chart:
     """The client's relationship at session t against the session check at t + 1."""
     chart = Chart("lagged", _("Relationship and the next session's outcome"), None)
-    x, y = column_key(client or "RRI-C", "total"), column_key(MAIN_OUTCOME, "total")
-    if x not in series or y not in series:
+    columns = _both(series, client, outcome)
+    if columns is None:
         chart.empty = _(
             "The client's relationship and session-check scores are needed for this view."
         )
         return chart
+    x, y = columns
     t, x_t, y_next = lag_arrays(series.sessions, series[x], series[y])
     if t.size < MIN_SESSIONS:
         n = int(t.size)
@@ -334,7 +341,7 @@ def _discrepancy_chart(
     if client is None or therapist is None:
         chart.empty = _("Both the client's and the therapist's RRI are needed for this view.")
         return chart, None
-    c, t = series[column_key(client, "total")], series[column_key(therapist, "total")]
+    c, t = series[column_key(client, TOTAL)], series[column_key(therapist, TOTAL)]
     keep = ~np.isnan(c) & ~np.isnan(t)
     if not keep.any():
         chart.empty = _("No session has both ratings yet.")
@@ -375,28 +382,31 @@ def build_dyad_report(
     risk: pd.DataFrame,
     missed: pd.DataFrame,
 ) -> DyadReport:
-    """`scores`: the dyad's long scores frame, or its `DyadSeries`. `references` maps
-    instrument code → the reference for its total score."""
+    """`scores`: the dyad's long scores frame, or its `DyadSeries`; `specs`: the current
+    instruments (the default outcome is chosen among all of them, so a dyad without it sees
+    why a view is empty). `references` maps instrument code → the reference for its total."""
     series = scores if isinstance(scores, DyadSeries) else dyad_arrays(scores)
-    client = _first(CLIENT_RR, series)
-    therapist = _first(THERAPIST_RR, series)
+    present = [code for code in specs if column_key(code, TOTAL) in series]
+    client = first_relationship(specs, "client", present)
+    therapist = first_relationship(specs, "therapist", present)
+    outcome = default_outcome(specs)
     charts = [_relationship_chart(series, client, therapist)]
     charts += _outcome_charts(series, specs)
-    charts.append(_scatter_chart(series, client))
-    charts.append(_lagged_chart(series, client))
+    charts.append(_scatter_chart(series, client, outcome))
+    charts.append(_lagged_chart(series, client, outcome))
     disc_chart, trend = _discrepancy_chart(series, client, therapist)
     charts.append(disc_chart)
 
-    outcome_codes = [c for c, s in specs.items() if s.kind != "relationship"]
+    outcome_codes = [c for c, s in specs.items() if is_outcome(s)]
     pairs = _pairs(series, [c for c in (client, therapist) if c], sorted(outcome_codes))
 
     alerts: list[Alert] = []
     for code, ref in references.items():
-        column = column_key(code, "total")
+        column = column_key(code, TOTAL)
         if column not in series:
             continue
         values = (series.sessions, series[column])
-        if specs[code].kind == "relationship":
+        if is_relationship(specs[code]):
             alerts += relationship_alerts(values, ref)
         else:
             alerts += outcome_alerts(values, ref)

@@ -18,7 +18,6 @@ import datetime
 import hashlib
 import io
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,6 +29,7 @@ from django.utils import timezone
 
 from clinic.history import TherapySessionEvent
 from clinic.models import Clinic, Dyad, TherapySession
+from clinic.scope import Scope
 from outcomes.models import AlertAcknowledgement, AlertKind
 from outcomes.reliable_change import total_references
 from outcomes.reports.dashboards import Clinical, summarise
@@ -52,22 +52,14 @@ LINK_COLUMNS = [
 STATS_COLUMNS = ["dyad_id", "attended", "with_client", "with_therapist", "therapist_missing"]
 
 
-@dataclass(frozen=True)
-class Window:
-    """Inclusive date range."""
-
-    start: datetime.date
-    end: datetime.date
-
-    @classmethod
-    def last_days(cls, today: datetime.date, days: int = ALERT_WINDOW_DAYS) -> Window:
-        """The `days` days up to and including today."""
-        return cls(today - datetime.timedelta(days=days - 1), today)
+def last_days(today: datetime.date, days: int = ALERT_WINDOW_DAYS) -> tuple[datetime.date, ...]:
+    """The first and last of the `days` days up to and including today: the default window."""
+    return today - datetime.timedelta(days=days - 1), today
 
 
 def overdue_since(today: datetime.date) -> datetime.date:
     """First day of the overdue period (the last OVERDUE_DAYS days, today included)."""
-    return Window.last_days(today, OVERDUE_DAYS).start
+    return last_days(today, OVERDUE_DAYS)[0]
 
 
 # --- Selectors (one query each) ------------------------------------------------------
@@ -246,7 +238,7 @@ def cached_totals_frame(
     return frame
 
 
-def risk_frame(dyads: Dyads, window: Window, specs: dict[str, InstrumentSpec]) -> pd.DataFrame:
+def risk_frame(dyads: Dyads, window: Scope, specs: dict[str, InstrumentSpec]) -> pd.DataFrame:
     """Risk items answered above their threshold at sessions in the window, and at earlier
     sessions whose risk alert nobody has acknowledged yet (it stays open). One query.
 
@@ -256,8 +248,8 @@ def risk_frame(dyads: Dyads, window: Window, specs: dict[str, InstrumentSpec]) -
         session=OuterRef("administration__session"), kind=AlertKind.RISK
     )
     rows = Answer.objects.filter(
-        Q(administration__session__date__range=(window.start, window.end))
-        | Q(administration__session__date__lt=window.start) & ~Exists(acknowledged),
+        Q(administration__session__date__range=(window.date_from, window.date_to))
+        | Q(administration__session__date__lt=window.date_from) & ~Exists(acknowledged),
         administration__dyad__in=dyads,
         administration__risk_flag=True,
     ).values_list(
@@ -325,15 +317,16 @@ def links_frame(
 
 
 def session_stats(
-    dyads: Dyads, window: Window, *, recent_since: datetime.date, today: datetime.date
+    dyads: Dyads, window: Scope, *, recent_since: datetime.date, today: datetime.date
 ) -> pd.DataFrame:
-    """Per dyad: attended sessions in the window, those with client / therapist forms, and
-    attended sessions in [recent_since, today] without any therapist form. One query.
+    """Per dyad: attended sessions in the window (the scope's dates), those with client /
+    therapist forms, and attended sessions in [recent_since, today] without any therapist
+    form. One query.
 
     Sessions are joined to their forms and counted distinct (a hash join), not probed one
     by one with EXISTS subqueries, which at 10⁴ sessions is several times slower.
     """
-    in_window = Q(date__range=(window.start, window.end))
+    in_window = Q(date__range=(window.date_from, window.date_to))
     recent = Q(date__range=(recent_since, today))
     client = Q(administrations__rater="client")
     therapist = Q(administrations__rater="therapist")
@@ -380,7 +373,7 @@ def gather(
     score_dyads: Dyads,
     score_ids: Collection[int],
     activity_dyads: Dyads,
-    window: Window,
+    window: Scope,
     today: datetime.date,
 ) -> Clinical:
     """Read the frames and compute the summary.
@@ -393,17 +386,19 @@ def gather(
     """
     now = timezone.now()
     recent_since = overdue_since(today)
-    scores = cached_totals_frame(score_dyads, score_ids, until=window.end)
+    scores = cached_totals_frame(score_dyads, score_ids, until=window.date_to)
     present = set(scores["instrument"].unique()) if not scores.empty else set()
     references = total_references(clinic, specs, present)
-    kinds = {code: spec.kind for code, spec in specs.items()}
     risk = risk_frame(score_dyads, window, specs)
     links = links_frame(
-        activity_dyads, since=min(window.start, recent_since), until=max(window.end, today), now=now
+        activity_dyads,
+        since=min(window.date_from, recent_since),
+        until=max(window.date_to, today),
+        now=now,
     )
     stats = session_stats(activity_dyads, window, recent_since=recent_since, today=today)
     score_set = set(score_ids)
     summary = summarise(
-        scores, kinds, references, risk, links[links["dyad_id"].isin(score_set)], window
+        scores, specs, references, risk, links[links["dyad_id"].isin(score_set)], window
     )
     return Clinical(summary=summary, links=links, stats=stats)

@@ -7,11 +7,13 @@ window, trends, open alerts and overdue forms.
 
 from __future__ import annotations
 
+import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pandas as pd
-from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,7 +22,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from clinic import access
-from clinic.models import AccessLog, Dyad
+from clinic.models import AccessLog, Dyad, StaffMember
+from clinic.scope import DATE_ORDER, Scope, ScopeForm, VisibleChoiceField
 from clinic.selectors.care import caseload
 from clinic.services.audit import log_access
 from outcomes.reports import caseload as rows_of
@@ -28,8 +31,10 @@ from outcomes.reports.dashboards import TREND_SESSIONS
 from outcomes.selectors import dashboards
 from outcomes.selectors import frames as selectors
 from outcomes.selectors.acknowledgements import acknowledgements_for
-from outcomes.selectors.dashboards import Window
 from rri_forms.selectors import reminder_states
+
+if TYPE_CHECKING:
+    from clinic.access import AnyUser
 
 # --- Therapist home ------------------------------------------------------------------
 
@@ -78,7 +83,8 @@ def therapist_home(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
     status, attention, sort = _home_params(request)
     today = member.clinic.today()
-    window = Window.last_days(today)
+    start, end = dashboards.last_days(today)
+    window = Scope.of(request.user, date_from=start, date_to=end)
     dyads = Dyad.objects.filter(therapist=member, clinic=member.clinic)
     if status != "all":
         dyads = dyads.filter(status=status)
@@ -125,60 +131,48 @@ def therapist_home(request: HttpRequest) -> HttpResponse:
 FLAGGED_LIMIT = 50
 
 
-class DashboardFilter(forms.Form):
-    """?therapist=ID&from=YYYY-MM-DD&to=YYYY-MM-DD; every field optional."""
+class _MenuChoiceField(VisibleChoiceField):
+    """A therapist the menu already lists, found there without another query; anything else
+    is checked and worded by VisibleChoiceField (the one scope form's field)."""
 
-    therapist = forms.TypedChoiceField(
-        label=gettext_lazy("Therapist"), coerce=int, required=False, empty_value=None
-    )
+    menu: dict[int, StaffMember]
 
-    def __init__(self, data, *, therapists: list[tuple[int, str]], default: Window):  # type: ignore[no-untyped-def]
-        super().__init__(data)
-        self.default = default
-        self.fields["therapist"].choices = [("", _("All therapists")), *therapists]
-        self.fields["therapist"].error_messages["invalid_choice"] = _(
-            "There is no therapist %(value)s among those you can see; showing all of them."
+    def to_python(self, value: Any) -> Any:
+        text = "" if value in self.empty_values else str(value).strip()
+        if text.isascii() and text.isdigit() and int(text) in self.menu:
+            return self.menu[int(text)]
+        return super().to_python(value)
+
+
+class DashboardFilter(ScopeForm):
+    """?therapist=ID&from=YYYY-MM-DD&to=YYYY-MM-DD (clinic.scope.ScopeForm), every field
+    optional: an invalid part is reported and takes its default."""
+
+    def __init__(self, data: Any, *, user: AnyUser, menu: list[StaffMember]) -> None:
+        super().__init__(data, user=user)
+        declared = self.fields["therapist"]
+        field = _MenuChoiceField(
+            label=declared.label,
+            queryset=declared.queryset,  # type: ignore[attr-defined]
+            required=False,
+            error_messages=declared.error_messages,
         )
-        date_error = _("Enter a date as YYYY-MM-DD.")
-        self.fields["from"] = forms.DateField(
-            label=_("From"), required=False, input_formats=["%Y-%m-%d"],
-            error_messages={"invalid": date_error},
-        )  # fmt: skip
-        self.fields["to"] = forms.DateField(
-            label=_("To"), required=False, input_formats=["%Y-%m-%d"],
-            error_messages={"invalid": date_error},
-        )  # fmt: skip
+        field.menu = {t.pk: t for t in menu}
+        self.fields["therapist"] = field
 
-    def clean(self):  # type: ignore[no-untyped-def]
-        data = super().clean()
-        start, end = data.get("from"), data.get("to")
-        if start and end and start > end:
-            self.add_error("to", _("The end date is before the start date."))
-            data.pop("to", None)
-            data.pop("from", None)
-        return data
-
-    def values(self) -> tuple[int | None, Window]:
-        """The valid parts of the filter; invalid or missing parts take their defaults."""
+    def window(self, default: tuple[datetime.date, datetime.date]) -> Scope:
+        """The scope of the valid parts; the dates default to `default` (the last
+        ALERT_WINDOW_DAYS days), both when they are in the wrong order."""
         self.is_valid()
-        data = self.cleaned_data
-        end = data.get("to") or self.default.end
-        start = data.get("from") or min(self.default.start, end)
+        start, end = self.dates()
+        if self.has_error(NON_FIELD_ERRORS, DATE_ORDER):
+            start = end = None
+        end = end or default[1]
+        start = start or min(default[0], end)
         if start > end:  # only "from" given, after the default end
             end = start
-        return data.get("therapist"), Window(start, end)
-
-    def messages(self) -> list[str]:
-        found = []
-        for name, errors in self.errors.items():
-            label = self.fields[name].label if name in self.fields else ""
-            for error in errors:
-                found.append(
-                    _("%(field)s: %(error)s") % {"field": label, "error": error}
-                    if label
-                    else str(error)
-                )
-        return found
+        therapist = self.cleaned_data.get("therapist")
+        return Scope.of(self.user, therapist=therapist, date_from=start, date_to=end)
 
 
 def _dyads_frame(visible: QuerySet[Dyad]) -> pd.DataFrame:
@@ -195,13 +189,11 @@ def _dyads_frame(visible: QuerySet[Dyad]) -> pd.DataFrame:
 def supervisor_dashboard(request: HttpRequest) -> HttpResponse:
     member = access.require_staff(request.user)
     today = member.clinic.today()
-    therapists = list(
-        access.therapists_visible_to(request.user)
-        .order_by("display_name", "pk")
-        .values_list("pk", "display_name")
-    )
-    form = DashboardFilter(request.GET, therapists=therapists, default=Window.last_days(today))
-    chosen, window = form.values()
+    menu = list(access.therapists_visible_to(request.user).order_by("display_name", "pk"))
+    therapists = [(t.pk, t.display_name) for t in menu]
+    form = DashboardFilter(request.GET, user=request.user, menu=menu)
+    window = form.window(dashboards.last_days(today))
+    chosen = window.therapist_id
     shown = [t for t in therapists if chosen is None or t[0] == chosen]
     visible = access.dyads_visible_to(request.user).filter(
         therapist_id__in=[pk for pk, _name in shown]
@@ -231,7 +223,7 @@ def supervisor_dashboard(request: HttpRequest) -> HttpResponse:
         AccessLog.Action.VIEW_DASHBOARD,
         clients=[client_of[f.dyad_id] for f in flagged],
         detail=f"supervision dashboard: {len(dyads)} dyads of {len(shown)} therapists, "
-        f"{window.start.isoformat()} to {window.end.isoformat()}",
+        f"{window.date_from.isoformat()} to {window.date_to.isoformat()}",
     )
     return render(
         request,

@@ -59,7 +59,7 @@ def _build(
     present = {key.split(":", 1)[0] for key in series.columns}
     report = build_dyad_report(
         series,
-        {code: spec for code, spec in specs.items() if code in present},
+        specs,
         {code: ref for code, ref in references.items() if code in present},
         selectors.risk_answers_frame(dyad, specs),
         selectors.missed_forms_frame(dyad),

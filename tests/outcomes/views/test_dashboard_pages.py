@@ -311,11 +311,14 @@ def test_status_and_attention_filters(three_dyads, personas, login):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"from": "2025-13-45"}, "From: Enter a date as YYYY-MM-DD."),
-        ({"to": "yesterday"}, "To: Enter a date as YYYY-MM-DD."),
-        ({"from": "2025-05-10", "to": "2025-05-01"}, "The end date is before the start date."),
-        ({"therapist": "abc"}, "There is no therapist abc among those you can see"),
-        ({"therapist": "0"}, "There is no therapist 0 among those you can see"),
+        ({"from": "2025-13-45"}, "“From”: Enter the date as YYYY-MM-DD"),
+        ({"to": "yesterday"}, "“To”: Enter the date as YYYY-MM-DD"),
+        (
+            {"from": "2025-05-10", "to": "2025-05-01"},
+            "The start date (2025-05-10) is after the end date (2025-05-01).",
+        ),
+        ({"therapist": "abc"}, "No therapist with id “abc” is among the therapists you can see"),
+        ({"therapist": "0"}, "No therapist with id “0” is among the therapists you can see"),
     ],
 )
 def test_bad_filters_give_a_message_not_an_error(personas, login, query, message):
@@ -329,7 +332,7 @@ def test_bad_filters_give_a_message_not_an_error(personas, login, query, message
 def test_a_therapist_not_supervised_cannot_be_chosen(personas, login):
     query = {"therapist": personas.therapist_a2.pk}
     body = login("supervisor_a").get(reverse("supervisor_dashboard"), query).content.decode()
-    assert f"There is no therapist {personas.therapist_a2.pk} among those" in body
+    assert f"No therapist with id “{personas.therapist_a2.pk}” is among the" in body
     assert _rows(body, "therapists", "data-therapist") == [personas.therapist_a1.pk]
     body = login("admin_a").get(reverse("supervisor_dashboard"), query).content.decode()
     assert _rows(body, "therapists", "data-therapist") == [personas.therapist_a2.pk]
