@@ -121,11 +121,16 @@ def save_rows(rows: AdministrationRows) -> Administration:
     return rows.administration
 
 
-def save_many_rows(many: Sequence[AdministrationRows]) -> list[Administration]:
+def save_many_rows(
+    many: Sequence[AdministrationRows], *, also: Sequence[tuple[str, Sequence[object]]] = ()
+) -> tuple[list[Administration], list[int]]:
     """Insert several administrations (of distinct instruments) with their answers and
     scores, inside the caller's atomic, in ONE statement: three INSERTs chained by
     data-modifying CTEs, answers and scores joined to their new administration by
-    instrument, every row passed in one JSON parameter.
+    instrument, every row passed in one JSON parameter. `also` are further UPDATE or
+    INSERT statements (SQL without RETURNING, parameters) run as part of that statement
+    (the client's submit marks its link used and its session saved there: one round trip
+    instead of three); returns the administrations and the rows each of `also` wrote.
 
     The client's submit stores two or more forms at once. Through the ORM that was an
     INSERT per table per form, and Django's bulk_create spent ~2 ms of CPU per submit
@@ -138,7 +143,7 @@ def save_many_rows(many: Sequence[AdministrationRows]) -> list[Administration]:
     column on these tables needs adding here too (tests fail loudly if it is NOT NULL).
     """
     if not many:
-        return []
+        return [], []
     instrument_ids = [rows.administration.instrument_id for rows in many]
     if len(set(instrument_ids)) != len(instrument_ids):
         raise ValueError("save_many_rows joins answers to forms by instrument: one form each")
@@ -167,6 +172,8 @@ def save_many_rows(many: Sequence[AdministrationRows]) -> list[Administration]:
             for values in rows.score_values
         ],
     }
+    also_ctes = "".join(f", x{n} AS ({sql} RETURNING 1)" for n, (sql, _) in enumerate(also))
+    also_counts = "".join(f", (SELECT count(*) FROM x{n})" for n in range(len(also)))  # noqa: S608
     sql = f"""
         WITH p AS (SELECT %s::jsonb AS j),
         adm AS (
@@ -192,14 +199,19 @@ def save_many_rows(many: Sequence[AdministrationRows]) -> list[Administration]:
             FROM p, jsonb_to_recordset(p.j -> 'sc') AS s(
                 instrument_id bigint, scale varchar, value float8, band varchar)
             JOIN adm ON adm."instrument_id" = s.instrument_id
-        )
-        SELECT "id", "instrument_id" FROM adm
+        ){also_ctes}
+        SELECT "id", "instrument_id"{also_counts} FROM adm
     """  # noqa: S608 - table names from the models; the values travel as one parameter
     using = router.db_for_write(Administration)
     with connections[using].cursor() as cursor:
         # allow_nan=False: a NaN score would not be valid JSON; fail rather than guess.
-        cursor.execute(sql, [json.dumps(payload, allow_nan=False)])
-        new_ids = {instrument_id: pk for pk, instrument_id in cursor.fetchall()}
+        params = [json.dumps(payload, allow_nan=False)]
+        for _, also_params in also:
+            params.extend(also_params)
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    new_ids = {row[1]: row[0] for row in rows}
+    written = list(rows[0][2:]) if rows else [0] * len(also)
     administrations = []
     for rows in many:
         administration = rows.administration
@@ -207,4 +219,4 @@ def save_many_rows(many: Sequence[AdministrationRows]) -> list[Administration]:
         administration._state.adding = False
         administration._state.db = using
         administrations.append(administration)
-    return administrations
+    return administrations, written
