@@ -1,4 +1,4 @@
-"""gunicorn settings read from the working directory (`gunicorn clinic.wsgi --preload`).
+"""gunicorn settings read from the working directory (`gunicorn dyad.wsgi --preload`).
 
 With --preload the app (Django, pandas, scipy, statsmodels, plotly: ~1 million objects)
 is imported once in the master before it forks the workers. Freezing those objects moves

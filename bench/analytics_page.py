@@ -36,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dyad.settings")
 
 import django  # noqa: E402
 
@@ -52,7 +52,9 @@ from django.urls import reverse  # noqa: E402
 
 from bench import dashboard  # noqa: E402  (builds and recognises the bench clinic)
 from clinic.models import Dyad, StaffMember, TherapySession  # noqa: E402
-from outcomes import selectors, team, team_selectors  # noqa: E402
+from outcomes.reports import team  # noqa: E402
+from outcomes.selectors import frames as selectors  # noqa: E402
+from outcomes.selectors import team as team_selectors  # noqa: E402
 
 BUDGET_SECONDS = 2.0
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dyad.settings")
 
 import django  # noqa: E402
 
@@ -48,7 +48,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from clinic.models import Client, Clinic, Dyad, StaffMember, Supervision, TherapySession  # noqa: E402
-from outcomes import dashboards  # noqa: E402
+from outcomes.selectors import dashboards  # noqa: E402
 from rri_forms.models import Administration, Answer, ClientLink, Instrument, Score  # noqa: E402
 from rri_forms.scoring import score_answers  # noqa: E402
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dyad.settings")
 os.environ["DYAD_BENCH"] = "1"  # the trivial view's URL
 
 import django  # noqa: E402
@@ -45,7 +45,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
 from bench import dashboard  # noqa: E402
 from clinic.models import Dyad, StaffMember  # noqa: E402
-from outcomes.selectors import refresh_clinic_references  # noqa: E402
+from outcomes.selectors.frames import refresh_clinic_references  # noqa: E402
 
 SESSIONS = 20
 

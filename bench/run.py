@@ -76,7 +76,7 @@ def production_env(secret_key: str, **extra: str) -> dict[str, str]:
         SECURE_COOKIES="false",
         SECURE_HSTS_SECONDS="0",
         LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="clinic.settings",
+        DJANGO_SETTINGS_MODULE="dyad.settings",
         # All load comes from 127.0.0.1: per-address limits would refuse it after a few
         # dozen requests. The counters still run (one upsert per request), as in production.
         RATELIMIT_CLIENT_SUBMIT_IP="100000000/10m",
@@ -190,7 +190,7 @@ class Gunicorn:
         self.process = subprocess.Popen(  # noqa: S603
             [
                 str(Path(PY).parent / "gunicorn"),
-                "clinic.wsgi:application",
+                "dyad.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",

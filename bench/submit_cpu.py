@@ -52,7 +52,7 @@ def _settings_env() -> None:
         SECURE_COOKIES="false",
         SECURE_HSTS_SECONDS="0",
         LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="clinic.settings",
+        DJANGO_SETTINGS_MODULE="dyad.settings",
         RATELIMIT_CLIENT_SUBMIT_IP="100000000/10m",
         DYAD_BENCH="1",  # the trivial view (/bench/ping) to compare with
     )

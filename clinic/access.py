@@ -11,11 +11,13 @@ The rules:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 
 from clinic.models import Client, Dyad, StaffMember, TherapySession
 
@@ -42,6 +44,64 @@ def require_staff(user: AnyUser) -> StaffMember:
     if member is None:
         raise PermissionDenied("No clinic membership")
     return member
+
+
+# --- Role gates ------------------------------------------------------------------------
+# The one place a role is turned into a 403. Services call `require_role`; views carry the
+# decorators, or fetch their object with a `get_*_for_admin` helper when a 404 for an
+# invisible object must come before the 403 for the role.
+
+Role = StaffMember.Role
+ADMIN_ONLY = (Role.ADMIN,)
+SUPERVISION = (Role.SUPERVISOR, Role.ADMIN)  # see the team, never write clinical data
+WRITERS = (Role.THERAPIST, Role.ADMIN)  # everyone but supervisors, who are read-only
+
+
+def require_role(user: AnyUser, roles: tuple[str, ...], message: str) -> StaffMember:
+    """The user's membership when its role is one of `roles`; a 403 with `message` if not."""
+    member = require_staff(user)
+    if member.role not in roles:
+        raise PermissionDenied(message)
+    return member
+
+
+def require_admin(user: AnyUser, clinic_id: int | None = None) -> StaffMember:
+    """A clinic admin (of `clinic_id`, when given)."""
+    member = require_role(user, ADMIN_ONLY, "Clinic admins only")
+    if clinic_id is not None and member.clinic_id != clinic_id:
+        raise PermissionDenied("Clinic admins only, for their own clinic")
+    return member
+
+
+def require_dyad_write(user: AnyUser, dyad: Dyad) -> None:
+    if not can_write_dyad(user, dyad):
+        raise PermissionDenied("Read-only access to this dyad")
+
+
+View = Callable[..., HttpResponse]
+
+
+def role_required(
+    roles: tuple[str, ...], message: str, *, superuser: bool = False
+) -> Callable[[View], View]:
+    """View decorator: staff of one of `roles` (or any superuser, with `superuser=True`)."""
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not (superuser and request.user.is_superuser):
+                require_role(request.user, roles, message)
+            return view(request, *args, **kwargs)
+
+        return gated
+
+    return decorator
+
+
+admin_required = role_required(ADMIN_ONLY, "Clinic admins only")
+supervision_required = role_required(SUPERVISION, "For supervisors and clinic admins")
+therapist_required = role_required((Role.THERAPIST,), "For therapists")
+writer_required = role_required(WRITERS, "Supervisors have read-only access")
 
 
 # --- Staff ---------------------------------------------------------------------------
@@ -77,8 +137,7 @@ def staff_managed_by(user: AnyUser) -> QuerySet[StaffMember]:
 
 def get_staff_for_admin(user: AnyUser, pk: int) -> StaffMember:
     """A staff member of the admin's clinic; 403 for non-admins, 404 for anyone else's."""
-    if not require_staff(user).is_admin:
-        raise PermissionDenied("Clinic admins only")
+    require_admin(user)
     target = staff_managed_by(user).select_related("user").filter(pk=pk).first()
     if target is None:
         raise Http404("No such staff member")
@@ -119,8 +178,14 @@ def get_dyad_for_user(user: AnyUser, pk: int) -> Dyad:
 
 def get_dyad_for_write(user: AnyUser, pk: int) -> Dyad:
     dyad = get_dyad_for_user(user, pk)
-    if not can_write_dyad(user, dyad):
-        raise PermissionDenied("Read-only access to this dyad")
+    require_dyad_write(user, dyad)
+    return dyad
+
+
+def get_dyad_for_admin(user: AnyUser, pk: int) -> Dyad:
+    """A dyad this user may write (404 / 403 as above), then a 403 unless a clinic admin."""
+    dyad = get_dyad_for_write(user, pk)
+    require_admin(user, dyad.clinic_id)
     return dyad
 
 
@@ -144,11 +209,17 @@ def get_client_for_user(user: AnyUser, pk: int) -> Client:
     return client
 
 
+def get_client_for_admin(user: AnyUser, pk: int) -> Client:
+    """A visible client (404 otherwise), then a 403 unless the user is a clinic admin."""
+    client = get_client_for_user(user, pk)
+    require_admin(user, client.clinic_id)
+    return client
+
+
 def get_client_for_write(user: AnyUser, pk: int) -> Client:
     """A visible client whose details this user may change: their therapist or an admin."""
     client = get_client_for_user(user, pk)
-    if require_staff(user).is_supervisor:
-        raise PermissionDenied("Supervisors have read-only access")
+    require_role(user, WRITERS, "Supervisors have read-only access")
     return client
 
 

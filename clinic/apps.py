@@ -8,8 +8,6 @@ class ClinicConfig(AppConfig):
     verbose_name = _("Clinic")
 
     def ready(self) -> None:
-        from clinic import checks, session_security  # noqa: F401  (registers checks, receivers)
-
         post_migrate.connect(create_cache_table, sender=self, dispatch_uid="clinic.cache_table")
 
 

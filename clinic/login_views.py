@@ -16,7 +16,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from clinic import ratelimit
+from dyad.lib import ratelimit
 
 
 def _limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -35,9 +35,9 @@ from django.utils.translation import gettext as _
 from pghistory.models import Event
 
 from clinic.access import require_staff
-from clinic.integrity import readable_integrity_errors
 from clinic.models import AccessLog, Client, StaffMember
-from clinic.spreadsheet import spreadsheet_safe
+from dyad.lib.integrity import readable_integrity_errors
+from dyad.lib.spreadsheet import spreadsheet_safe
 
 EXCLUDED_SUFFIXES = ("_hash", "_digest", "_seed")
 PSEUDONYM_PREFIX = "ERASED-"

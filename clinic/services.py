@@ -11,9 +11,9 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from clinic.access import can_write_dyad, require_staff
-from clinic.integrity import readable_integrity_errors
 from clinic.models import Client, Dyad, StaffMember, TherapySession
 from clinic.privacy import PSEUDONYM_PREFIX
+from dyad.lib.integrity import readable_integrity_errors
 
 
 def _check_therapist(actor: StaffMember, therapist: StaffMember) -> None:

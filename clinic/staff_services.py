@@ -29,11 +29,11 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic import usernames
 from clinic.access import require_staff
-from clinic.integrity import readable_integrity_errors
 from clinic.models import Clinic, Dyad, StaffMember, StaffSecurityEvent, Supervision
 from clinic.models.tenancy import USERNAME_TAKEN
+from dyad.lib import usernames
+from dyad.lib.integrity import readable_integrity_errors
 
 Role = StaffMember.Role
 
@@ -198,7 +198,7 @@ def staff_update(
 def staff_set_active(
     *, actor_user: AbstractBaseUser, member: StaffMember, active: bool
 ) -> StaffMember:
-    """Deactivating ends every signed-in session of theirs (clinic.session_security)."""
+    """Deactivating ends every signed-in session of theirs (dyad.lib.session_security)."""
     actor = _admin_over(actor_user, member)
     member = _locked(member)
     _refuse_if_operator(member)

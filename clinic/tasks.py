@@ -17,9 +17,9 @@ from django.utils import timezone
 from procrastinate import JobContext
 from procrastinate.contrib.django import app
 
-from clinic import ratelimit
-from clinic.jobs import in_thread
 from clinic.models import JobError
+from dyad.lib import ratelimit
+from dyad.lib.jobs import in_thread
 
 MAINTENANCE_QUEUE = "maintenance"
 

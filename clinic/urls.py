@@ -1,8 +1,7 @@
-import os
+"""The clinic domain's pages: sign-in, caseloads, clients, dyads, staff, audit, privacy."""
 
-from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, reverse_lazy
+from django.urls import path, reverse_lazy
 from django.views.decorators.http import require_http_methods
 
 from clinic import (
@@ -83,21 +82,4 @@ urlpatterns = [
         name="client_pseudonymise",
     ),
     path("clients/<int:pk>/privacy/erase/", privacy_views.client_erase, name="client_erase"),
-    # The project's URLconf composes the apps (it is the one place that knows them all).
-    path("", include("rri_forms.urls")),
-    path("", include("outcomes.urls")),
-    path("", include("outcomes.urls_dashboards")),
-    path("", include("outcomes.urls_team")),
-    path("", include("outcomes.urls_exports")),
-    # Ahead of admin.site.urls: the Django admin's sign-in, with the same per-address limit.
-    path("admin/login/", login_views.admin_login),
-    path("admin/", admin.site.urls),
 ]
-
-handler400 = "clinic.errors.bad_request"
-handler403 = "clinic.errors.permission_denied"
-handler404 = "clinic.errors.page_not_found"
-handler500 = "clinic.errors.server_error"
-
-if os.environ.get("DYAD_BENCH") == "1":  # bench/run.py only: the trivial view to compare with
-    urlpatterns.append(path("", include("clinic.bench_urls")))

@@ -14,9 +14,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from clinic import access, selectors, services
 from clinic.audit import log_access
-from clinic.errors import DATABASE_DOWN, SAVE_FAILED, save_failed
 from clinic.forms import ClientDyadForm, ClientEditForm, EndDyadForm, NewDyadForm, TransferForm
 from clinic.models import AccessLog, Dyad, StaffMember
+from dyad.lib.errors import DATABASE_DOWN, SAVE_FAILED, save_failed
 
 CASELOAD_PAGE_SIZE = 50
 

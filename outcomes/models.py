@@ -106,7 +106,7 @@ class ClinicReference(models.Model):
     """The clinic's data behind one scale's reliable-change threshold (when the instrument
     publishes no reference values): its first-session scores and Cronbach's alpha.
 
-    Written by `outcomes.selectors.refresh_clinic_references`: by the periodic job, and by
+    Written by `outcomes.selectors.frames.refresh_clinic_references`: by the periodic job, and by
     the first page that reads it after a total score of the clinic's forms of that
     instrument was inserted, updated or deleted (PostgreSQL triggers on the score table mark
     it `stale` in the same transaction, whatever wrote it: a form, a correction,

@@ -8,7 +8,11 @@ from django.utils.translation import gettext as _
 
 from clinic.models import Clinic
 from outcomes.analytics import ScaleReference, reference_from_clinic, reference_from_instrument
-from outcomes.selectors import ClinicReference, needs_clinic_reference, stored_clinic_references
+from outcomes.selectors.frames import (
+    ClinicReference,
+    needs_clinic_reference,
+    stored_clinic_references,
+)
 from rri_forms.instrument_spec import InstrumentSpec
 
 

@@ -2,7 +2,7 @@
 
 The team analytics page defers a refit of each expensive part (therapist ICC, the
 three-level model, alpha) once the scope is too large to fit in the request
-(outcomes/team_selectors.py). The job reads the data itself, so it always fits what is
+(outcomes/selectors/team.py). The job reads the data itself, so it always fits what is
 current when it runs, and stores the result in the shared cache, where every app process
 finds it.
 """
@@ -20,8 +20,9 @@ from procrastinate.exceptions import AlreadyEnqueued
 
 from clinic.models import Clinic, StaffMember
 from clinic.tasks import MAINTENANCE_QUEUE
-from outcomes import selectors, team_selectors
-from outcomes.team_selectors import Inputs, Part, TeamScope
+from outcomes.selectors import frames as selectors
+from outcomes.selectors import team as team_selectors
+from outcomes.selectors.team import Inputs, Part, TeamScope
 
 ANALYTICS_QUEUE = "analytics"
 

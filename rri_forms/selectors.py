@@ -12,7 +12,7 @@ from django.db.models.fields import CharField
 from django.utils import timezone
 
 from clinic.models import Clinic, TherapySession
-from clinic.rows import columns, fetch_instance
+from dyad.lib.rows import columns, fetch_instance
 from rri_forms.models import (
     Administration,
     AdministrationCorrection,
@@ -73,7 +73,7 @@ def with_instrument_versions(links: QuerySet[ClientLink]) -> QuerySet[ClientLink
 def link_for_form(link_id: int) -> ClientLink | None:
     """The link row, with_instrument_versions, for the form's GET and POST.
 
-    Plain SQL (clinic/rows.py): building this query and its instance through the ORM cost
+    Plain SQL (dyad/lib/rows.py): building this query and its instance through the ORM cost
     ~0.5 ms of CPU, more than running it (the form page's whole budget is ~2 ms). Returns
     None for an unknown id.
     """

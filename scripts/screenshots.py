@@ -48,7 +48,7 @@ def prepare() -> None:
     import django
 
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dyad.settings")
     django.setup()
     from django.contrib.auth import get_user_model
     from django.db.models import Count

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class JobError(models.Model):
-    """One failed attempt of a job, written by the worker (clinic/jobs.py) as it fails.
+    """One failed attempt of a job, written by the worker (dyad/lib/jobs.py) as it fails.
 
     `job_id` is Procrastinate's job id, without a foreign key: its table belongs to
     Procrastinate. Rows go when their job is removed (clinic/tasks.py), and failed jobs are

@@ -1,7 +1,7 @@
 """Rate-limit counters kept in PostgreSQL (no Redis): one fixed-window counter per key.
 
 The key is an HMAC of the limit's scope and the identity it counts (an IP address, a link,
-a staff member), so the table holds no addresses or tokens. clinic/ratelimit.py increments
+a staff member), so the table holds no addresses or tokens. dyad/lib/ratelimit.py increments
 a counter with one atomic INSERT … ON CONFLICT … DO UPDATE … RETURNING statement, so
 concurrent requests on several workers never undercount.
 """

@@ -179,7 +179,7 @@ def _clean(series: ScoreSeries) -> tuple[list[int], np.ndarray]:
     return sessions[order].tolist(), values[order]
 
 
-# The sentences of the change alerts, also used by outcomes.dashboards for whole clinics.
+# The sentences of the change alerts, also used by outcomes.selectors.dashboards for whole clinics.
 # One sentence per direction ("fell"/"rose", "below"/"above") so each is a whole msgid.
 
 

@@ -1,7 +1,7 @@
 """Translation hooks for the pure modules (standard library only, no Django).
 
-The analytics package, `outcomes.team`, `outcomes.dyad_report` and `outcomes.figures` word
-their sentences with `_` and `ngettext` from here. By default these return the English text
+The analytics package and the pure reports (`outcomes.reports.team`, `.dyad`, `.figures`)
+word their sentences with `_` and `ngettext` from here. By default these return the English text
 unchanged, so the modules run and test without Django; `OutcomesConfig.ready()` installs
 Django's `gettext` / `ngettext`, after which every call is translated into the language active
 at that moment (the translator is looked up on each call, never at import).

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
 
-from clinic.spreadsheet import spreadsheet_safe
+from dyad.lib.spreadsheet import spreadsheet_safe
 from outcomes.exports import ADMINISTRATION_FIELDS, ORDERING, ExportScope, instrument_specs_by_id
 from rri_forms.models import Answer, Score
 

@@ -151,8 +151,8 @@ class Score(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["administration", "scale"], name="score_one_per_scale"),
         ]
-        # The dashboards read every total of a clinic (outcomes.dashboards.totals_frame): an
-        # index-only scan of this, in form order, merge-joins to the forms without reading the
+        # The dashboards read every total of a clinic (outcomes.selectors.dashboards.totals_frame):
+        # an index-only scan of this, in form order, merge-joins to the forms without reading the
         # score table or hashing 10⁵ forms. Partial: one entry per form, not one per score.
         indexes = [
             models.Index(

@@ -12,9 +12,9 @@ from enum import Enum
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic import ratelimit
 from clinic.models import TherapySession
-from clinic.rows import columns, fetch_instance
+from dyad.lib import ratelimit
+from dyad.lib.rows import columns, fetch_instance
 from rri_forms.form_input import ParsedAnswers
 from rri_forms.models import ClientLink, Instrument
 from rri_forms.selectors import VERSIONS_SQL, instruments_by_ids, link_instruments
@@ -62,7 +62,7 @@ def _locked_link(
     select_for_update with select_related did), with that session's dyad id as
     `session_dyad_id` and its instruments' row versions (`instrument_versions`, for
     link_instruments' cache); and the rate-limit counts of `upsert`, which runs in the
-    same statement. Plain SQL (clinic/rows.py): the ORM spent ~0.8 ms of CPU on this."""
+    same statement. Plain SQL (dyad/lib/rows.py): the ORM spent ~0.8 ms of CPU on this."""
     table, sessions = ClientLink._meta.db_table, TherapySession._meta.db_table
     # The same row versions link_for_form reads (the form's GET), here for alias l.
     versions = VERSIONS_SQL.format(instrument=Instrument._meta.db_table, link="l")

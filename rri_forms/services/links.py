@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic.access import can_write_dyad, require_staff
-from clinic.integrity import readable_integrity_errors
 from clinic.models import TherapySession
+from dyad.lib.integrity import readable_integrity_errors
 from rri_forms.models import Administration, ClientLink, LinkEmail
 from rri_forms.models.links import hash_token, new_token_seed, token_from_seed
 from rri_forms.selectors import current_instruments, form_settings_for

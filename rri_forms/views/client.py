@@ -37,8 +37,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from clinic import ratelimit
-from clinic.session_security import refresh_idle_expiry
+from dyad.lib import ratelimit
+from dyad.lib.session_security import refresh_idle_expiry
 from rri_forms.form_input import ParsedAnswers, parse_answers
 from rri_forms.models import ClientLink, Instrument
 from rri_forms.rendering import field_name, render_items
@@ -442,7 +442,7 @@ def _submit(request: HttpRequest) -> HttpResponse:
             )
     except (OperationalError, InterfaceError):
         if not parsed_with:
-            raise  # nothing read yet: the generic 503 (clinic/errors.py)
+            raise  # nothing read yet: the generic 503 (dyad/lib/errors.py)
         # The database failed mid-save: the transaction kept nothing. Give the answers
         # back, checked, so the client only has to press Send again (same submission id).
         instruments, parsed = parsed_with[-1]

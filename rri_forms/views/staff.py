@@ -15,12 +15,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from clinic import access, ratelimit, selectors, services
+from clinic import access, selectors, services
 from clinic.audit import log_access
-from clinic.errors import DATABASE_DOWN, SAVE_FAILED, save_failed
 from clinic.forms import SessionForm
 from clinic.models import AccessLog
 from clinic.views import apply_errors, keep_typed
+from dyad.lib import ratelimit
+from dyad.lib.errors import DATABASE_DOWN, SAVE_FAILED, save_failed
 from rri_forms import fresh_link
 from rri_forms.form_input import parse_answers
 from rri_forms.models import Instrument
@@ -107,7 +108,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         },
     )
     fresh_link.forget(request, response, session.pk)
-    return response  # never cached (clinic.caching): a reload shows no link
+    return response  # never cached (dyad.lib.caching): a reload shows no link
 
 
 def _therapist_instruments(session) -> tuple[list[Instrument], dict]:  # type: ignore[no-untyped-def]

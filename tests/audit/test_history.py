@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from clinic.history import HISTORY_SOURCES, ClientEvent, DyadEvent, TherapySessionEvent
 from clinic.models import AccessLog, TherapySession
-from outcomes.acknowledgements import alert_acknowledge
+from outcomes.services.acknowledgements import alert_acknowledge
 from rri_forms.history import AdministrationEvent, AnswerEvent, ClientLinkEvent, ScoreEvent
 from rri_forms.models import Instrument
 from rri_forms.services.links import link_issue

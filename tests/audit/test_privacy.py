@@ -16,8 +16,8 @@ from django.urls import reverse
 
 from clinic import privacy
 from clinic.history import ClientEvent, DyadEvent
-from clinic.logfilters import MESSAGE_REMOVED
 from clinic.models import AccessLog, Client, Dyad, TherapySession
+from dyad.lib.logfilters import MESSAGE_REMOVED
 from rri_forms.history import AnswerEvent
 from rri_forms.models import (
     Administration,

@@ -15,8 +15,8 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from clinic import ratelimit
 from clinic.models import RateLimitBucket
+from dyad.lib import ratelimit
 from rri_forms.models import Administration, ClientLink, Instrument, LinkEmail
 from rri_forms.services.links import link_issue
 from tests.conftest import CsrfClient

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import logging
 import os
 import subprocess
 import sys
@@ -10,15 +12,17 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
-from clinic.env import cache_from_url
+from dyad.env import cache_from_url
+from dyad.lib.caches import ForgivingRedisCache
 from tests.workers import MANAGE, worker_database_url
 
 
 def test_the_default_is_the_database_cache():
-    assert cache_from_url(None)["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    assert cache_from_url(None)["BACKEND"] == "dyad.lib.caches.ForgivingDatabaseCache"
     assert cache_from_url("db://")["LOCATION"] == "dyad_cache"
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    assert settings.CACHES["default"]["BACKEND"] == "dyad.lib.caches.ForgivingDatabaseCache"
 
 
 @pytest.mark.parametrize(
@@ -26,7 +30,7 @@ def test_the_default_is_the_database_cache():
 )
 def test_redis_urls_use_djangos_redis_cache(url):
     assert cache_from_url(url) == {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "dyad.lib.caches.ForgivingRedisCache",
         "LOCATION": url,
     }
 
@@ -56,3 +60,43 @@ def test_another_process_sees_what_this_one_cached():
     )
     assert out.stdout.strip().splitlines()[-1] == "from the test"
     assert cache.get("shared-back") == "from the shell"
+
+
+# A pickle of `dyad_gone_module.Gone`: what a cached report holds after a deploy renamed
+# the module of one of its classes (GLOBAL, empty args, NEWOBJ, STOP).
+STALE_PICKLE = b"cdyad_gone_module\nGone\n)\x81."
+
+
+@pytest.mark.django_db
+def test_an_entry_that_no_longer_unpickles_is_a_miss_and_is_dropped(caplog):
+    cache.set("report", "fresh")
+    key = cache.make_key("report")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE dyad_cache SET value = %s WHERE cache_key = %s",
+            [base64.b64encode(STALE_PICKLE).decode(), key],
+        )
+    with caplog.at_level(logging.WARNING, logger="dyad.lib.caches"):
+        assert cache.get("report", "recompute") == "recompute"
+        assert cache.get_many(["report"]) == {}
+    assert "ModuleNotFoundError" in caplog.text
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM dyad_cache WHERE cache_key = %s", [key])
+        assert cursor.fetchone() == (0,)
+    cache.set("report", "recomputed")
+    assert cache.get("report") == "recomputed"
+
+
+def test_redis_reads_forgive_the_same():
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    redis_cache = ForgivingRedisCache(url, {"KEY_PREFIX": f"dyad-test-{os.getpid()}"})
+    redis_cache.set("report", "fresh")
+    raw = redis.Redis.from_url(url)
+    raw.set(redis_cache.make_and_validate_key("report"), STALE_PICKLE)
+    assert redis_cache.get("report", "recompute") == "recompute"
+    assert raw.exists(redis_cache.make_and_validate_key("report")) == 0

@@ -18,9 +18,10 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateEvent, ProcrastinateJob
 
-from clinic import ratelimit, tasks
-from clinic.jobs import error_text
+from clinic import tasks
 from clinic.models import JobError, RateLimitBucket
+from dyad.lib import ratelimit
+from dyad.lib.jobs import error_text
 from rri_forms import scheduled
 from tests.conftest import CsrfClient
 from tests.workers import wait_until

@@ -20,7 +20,7 @@ def _load_settings(**env: str) -> subprocess.CompletedProcess:
         [
             sys.executable,
             "-c",
-            "import clinic.settings as s; print(s.DATABASES['default']['CONN_MAX_AGE'])",
+            "import dyad.settings as s; print(s.DATABASES['default']['CONN_MAX_AGE'])",
         ],
         cwd=ROOT,
         env=base,
@@ -84,7 +84,7 @@ def test_production_hashes_passwords_with_argon2_first():
     base = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS"}}
     base.update(DEBUG="false", SECRET_KEY="x" * 60, ALLOWED_HOSTS="dyad.example.org")
     script = (
-        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'clinic.settings'; "
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'dyad.settings'; "
         "django.setup(); from django.contrib.auth.hashers import get_hasher; "
         "print(get_hasher().algorithm, get_hasher().library)"
     )

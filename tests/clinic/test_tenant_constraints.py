@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from clinic import services, staff_services
-from clinic.integrity import readable_integrity_errors
 from clinic.models import Dyad, StaffMember, Supervision, TherapySession
+from dyad.lib.integrity import readable_integrity_errors
 from rri_forms.models import Administration, ClientLink
 from rri_forms.selectors import current_instruments
 from rri_forms.services import links

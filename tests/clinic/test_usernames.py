@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from clinic import usernames
 from clinic.models import StaffMember
 from clinic.staff_services import staff_create
+from dyad.lib import usernames
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db

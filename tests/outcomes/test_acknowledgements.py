@@ -9,8 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from outcomes.acknowledgements import alert_acknowledge
 from outcomes.models import AlertAcknowledgement, AlertAcknowledgementEvent
+from outcomes.services.acknowledgements import alert_acknowledge
 from tests.outcomes.conftest import rate
 from tests.outcomes.test_dashboards import RUPTURE, _row, recent_dyad
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from clinic.models import TherapySession
 from outcomes.analytics import cronbach_alpha
 from outcomes.models import ClinicReference
-from outcomes.selectors import (
+from outcomes.selectors.frames import (
     clinic_reference,
     instrument_specs,
     refresh_clinic_references,

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from clinic import privacy
-from clinic.spreadsheet import spreadsheet_safe
+from dyad.lib.spreadsheet import spreadsheet_safe
 from outcomes.exports import csv_exports
 from tests.outcomes.conftest import rate
 

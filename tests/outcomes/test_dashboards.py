@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import Dyad, TherapySession
-from outcomes import dashboards, selectors
 from outcomes.analytics import ScaleReference, outcome_alerts, relationship_alerts
-from outcomes.dashboards import Window, latest_and_trend, score_alerts, totals_frame
+from outcomes.selectors import dashboards
+from outcomes.selectors import frames as selectors
+from outcomes.selectors.dashboards import Window, latest_and_trend, score_alerts, totals_frame
 from rri_forms.models import ClientLink, Score
 from rri_forms.models.links import hash_token, new_token
 from tests.factories import ClientFactory, DyadFactory, StaffFactory

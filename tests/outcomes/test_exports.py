@@ -19,7 +19,7 @@ from clinic.access import dyads_visible_to
 from clinic.models import AccessLog, TherapySession
 from outcomes.exports.csv_exports import ID_COLUMNS, ITEM_COLUMNS, _chunks
 from outcomes.exports.fhir import _merge
-from outcomes.selectors import scores_frame
+from outcomes.selectors.frames import scores_frame
 from rri_forms.models import Administration, Answer, Instrument, Score
 from rri_forms.selectors import current_instruments
 from rri_forms.services.recording import administration_rows, save_rows

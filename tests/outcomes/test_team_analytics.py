@@ -19,8 +19,8 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from clinic.models import TherapySession
-from outcomes import team
 from outcomes.analytics import BENCHMARK_NOTE
+from outcomes.reports import team
 from rri_forms.models import Answer, Instrument, Score
 from tests.conftest import verify_second_factor
 from tests.factories import ClientFactory, DyadFactory, StaffFactory, SupervisionFactory
@@ -671,7 +671,7 @@ def test_a_correction_refreshes_the_cached_page(pool_clinic, login, personas):
 
 def test_a_correction_refreshes_the_clinic_reference(clinic_history, personas):
     """The clinic's first-session SD behind the alert thresholds follows corrected scores."""
-    from outcomes.selectors import clinic_reference, instrument_specs
+    from outcomes.selectors.frames import clinic_reference, instrument_specs
 
     spec = instrument_specs()["RRI-T"]
     before = clinic_reference(personas.clinic_a, "RRI-T", "total", spec).first_session_scores
@@ -717,7 +717,7 @@ def test_page_has_no_inline_script_or_style(pool_clinic, login):
 @pytest.fixture
 def large(monkeypatch):
     """Every part counts as large, so the page defers its fits as jobs."""
-    from outcomes import team_selectors
+    from outcomes.selectors import team as team_selectors
 
     monkeypatch.setattr(team_selectors, "SYNC_MAX_OBS", 0)
     monkeypatch.setattr(team_selectors, "SYNC_MAX_FORMS", 0)

@@ -1,4 +1,4 @@
-"""The client form's plain-SQL reads (clinic/rows.py) give what the ORM gives."""
+"""The client form's plain-SQL reads (dyad/lib/rows.py) give what the ORM gives."""
 
 from __future__ import annotations
 

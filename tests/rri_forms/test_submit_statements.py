@@ -16,9 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic import ratelimit
 from clinic.models import RateLimitBucket
-from clinic.session_security import SAVED_AT_KEY
+from dyad.lib import ratelimit
+from dyad.lib.session_security import SAVED_AT_KEY
 from rri_forms.form_input import parse_answers
 from rri_forms.models import Administration, ClientLink
 from rri_forms.selectors import instruments_by_ids

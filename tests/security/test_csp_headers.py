@@ -115,7 +115,7 @@ def _production(code: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_production_settings_harden_cookies_and_transport():
     result = _production(
-        "import clinic.settings as s; print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, "
+        "import dyad.settings as s; print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, "
         "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, "
         "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, "
         "s.REQUIRE_2FA)"

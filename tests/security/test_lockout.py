@@ -10,7 +10,7 @@ from axes.models import AccessAttempt
 from django.test import RequestFactory
 from django.urls import reverse
 
-from clinic.client_ip import client_ip
+from dyad.lib.client_ip import client_ip
 from tests.conftest import CsrfClient
 from tests.factories import PASSWORD
 

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic import errors
+from dyad.lib import errors
 from rri_forms.services.client_forms import Outcome, client_forms_submit
 from rri_forms.services.links import link_issue
 from tests.conftest import CsrfClient

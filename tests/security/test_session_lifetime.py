@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from clinic.session_security import LOGIN_AT_KEY, SAVED_AT_KEY
+from dyad.lib.session_security import LOGIN_AT_KEY, SAVED_AT_KEY
 from tests.conftest import CsrfClient
 from tests.factories import PASSWORD
 
@@ -222,13 +222,13 @@ def test_other_saves_keep_sessions(personas, login):
     assert len(_user_sessions(user)) == 1
 
 
-# --- clinic/session_store.py: Django's database sessions with plain SQL -------------------
+# --- dyad/lib/session_store.py: Django's database sessions with plain SQL -------------------
 
 
 def test_session_store_reads_only_unexpired_rows_and_saves_in_place():
     from django.contrib.sessions.backends.base import UpdateError
 
-    from clinic.session_store import SessionStore
+    from dyad.lib.session_store import SessionStore
 
     store = SessionStore()
     store["a"] = 1

@@ -82,7 +82,7 @@ def _setting_in_process(**env: str) -> str:
     base = {k: v for k, v in os.environ.items() if k not in {"REQUIRE_2FA", "DEBUG"}}
     base.update(env)
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", "import clinic.settings as s; print(s.REQUIRE_2FA)"],
+        [sys.executable, "-c", "import dyad.settings as s; print(s.REQUIRE_2FA)"],
         cwd=ROOT,
         env=base,
         capture_output=True,

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.management.commands.runserver import naiveip_re
 
 from clinic.demo import demo_logins_text
-from clinic.env import env_bool
+from dyad.env import env_bool
 
 
 def _is_loopback(addrport: str) -> bool:

@@ -74,10 +74,10 @@ def cache_from_url(url: str | None) -> dict[str, object]:
     text = (url or "db://").strip()
     scheme = text.partition("://")[0].lower() if "://" in text else ""
     if scheme in {"redis", "rediss"}:
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": text}
+        return {"BACKEND": "dyad.lib.caches.ForgivingRedisCache", "LOCATION": text}
     if scheme == "db" and text.lower() == "db://":
         return {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "BACKEND": "dyad.lib.caches.ForgivingDatabaseCache",
             "LOCATION": CACHE_TABLE,
             # Culling counts the table on every write: keep it rare.
             "OPTIONS": {"MAX_ENTRIES": 20000, "CULL_FREQUENCY": 4},

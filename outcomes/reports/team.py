@@ -1,6 +1,6 @@
 """The team / clinic analytics page, computed from frames (no Django, no database).
 
-`outcomes.team_selectors` reads the frames; this module turns them into the page's sections,
+`outcomes.selectors.team` reads the frames; this module turns them into the page's sections,
 each with its numbers, a chart (a plotly figure dict), a plain-language summary, a table
 alternative and an empty state that says what is missing:
 
@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from outcomes import figures
 from outcomes.analytics import (
     BENCHMARK,
     BENCHMARK_NOTE,
@@ -53,6 +52,7 @@ from outcomes.analytics import (
 from outcomes.analytics.i18n import _, gettext_noop, ngettext
 from outcomes.analytics.multilevel import MIN_DYADS as MODEL_MIN_DYADS
 from outcomes.analytics.multilevel import MIN_THERAPISTS as MODEL_MIN_THERAPISTS
+from outcomes.reports import figures
 from rri_forms.instrument_spec import InstrumentSpec
 
 RELATIONSHIP_CODES = ("RRI-C", "RRI-T")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
-from clinic.errors import DATABASE_DOWN
+from dyad.lib.errors import DATABASE_DOWN
 
 
 class NoStoreWhenSignedInMiddleware:

@@ -33,7 +33,7 @@ LOGIN_AT_KEY = "dyad_login_at"
 SAVED_AT_KEY = "dyad_saved_at"  # when the session was last saved, i.e. its expiry pushed
 
 
-@receiver(user_logged_in, dispatch_uid="clinic.session_security.stamp_login_time")
+@receiver(user_logged_in, dispatch_uid="dyad.lib.session_security.stamp_login_time")
 def stamp_login_time(sender, request, user, **kwargs) -> None:  # type: ignore[no-untyped-def]
     if request is not None and hasattr(request, "session"):
         now = int(time.time())
@@ -118,7 +118,7 @@ def end_sessions_of(user_id: int) -> int:
 @receiver(
     post_save,
     sender=settings.AUTH_USER_MODEL,
-    dispatch_uid="clinic.session_security.end_sessions_on_deactivation",
+    dispatch_uid="dyad.lib.session_security.end_sessions_on_deactivation",
 )
 def end_sessions_on_deactivation(sender, instance, update_fields=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
     if kwargs.get("raw"):

@@ -1,8 +1,8 @@
 """The therapist's home page and the supervisor dashboard (read-only, fixed query counts).
 
-Both pages read stored scores through `outcomes.dashboards`, whose selectors issue one query
-each and whose frame computations are vectorised; see that module for the definitions of the
-window, trends, open alerts and overdue forms.
+Both pages read stored scores through `outcomes.selectors.dashboards`, whose selectors issue
+one query each and whose frame computations are vectorised; see that module for the
+definitions of the window, trends, open alerts and overdue forms.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from clinic import access
 from clinic.audit import log_access
 from clinic.models import AccessLog, Dyad
 from clinic.selectors import caseload
-from outcomes import dashboards, selectors
-from outcomes.acknowledgements import acknowledgements_for
 from outcomes.analytics.alerts import needs_action
-from outcomes.dashboards import DatedAlert, Window, trend_arrow
 from outcomes.models import AlertAcknowledgement
+from outcomes.selectors import dashboards
+from outcomes.selectors import frames as selectors
+from outcomes.selectors.dashboards import DatedAlert, Window, trend_arrow
+from outcomes.services.acknowledgements import acknowledgements_for
 from outcomes.templatetags.alert_badges import alert_badge
 from rri_forms.selectors import reminder_states
 

@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from clinic.env import cache_from_url, env_bool, env_int, env_list, env_required, env_str
+from dyad.env import cache_from_url, env_bool, env_int, env_list, env_required, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -47,6 +47,7 @@ SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    "dyad.apps.DyadConfig",
     "clinic.apps.ClinicConfig",
     "rri_forms.apps.RriFormsConfig",
     "outcomes.apps.OutcomesConfig",
@@ -73,25 +74,25 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "clinic.errors.DatabaseUnavailableMiddleware",  # DB down: 503 + Retry-After
+    "dyad.lib.errors.DatabaseUnavailableMiddleware",  # DB down: 503 + Retry-After
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "clinic.caching.NoStoreWhenSignedInMiddleware",  # signed-in pages: Cache-Control no-store
+    "dyad.lib.caching.NoStoreWhenSignedInMiddleware",  # signed-in pages: Cache-Control no-store
     "clinic.history.HistoryMiddleware",  # who and which URL, on every history row
     "django.contrib.messages.middleware.MessageMiddleware",
-    "clinic.session_security.AbsoluteSessionLifetimeMiddleware",
+    "dyad.lib.session_security.AbsoluteSessionLifetimeMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "clinic.two_factor.TwoFactorMiddleware",  # unverified staff → code or enrolment
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # must stay last
 ]
 
-ROOT_URLCONF = "clinic.urls"
-WSGI_APPLICATION = "clinic.wsgi.application"
+ROOT_URLCONF = "dyad.urls"
+WSGI_APPLICATION = "dyad.wsgi.application"
 
 TEMPLATES = [
     {
@@ -164,19 +165,19 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "clinic.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "dyad.lib.lockout.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Real client address behind TRUSTED_PROXY_COUNT proxies (set under "Rate limits").
-AXES_CLIENT_IP_CALLABLE = "clinic.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "dyad.lib.client_ip.client_ip"
 # Second factor (django-otp): on by default in production, off under DEBUG unless set.
 REQUIRE_2FA = env_bool("REQUIRE_2FA", not DEBUG)
 THERAPISTS_NEED_2FA = env_bool("THERAPISTS_NEED_2FA", False)
 OTP_TOTP_ISSUER = "Dyad"
 
 # --- Sessions, cookies and headers ----------------------------------------------------
-SESSION_ENGINE = "clinic.session_store"  # Django's database sessions, read with plain SQL
+SESSION_ENGINE = "dyad.lib.session_store"  # Django's database sessions, read with plain SQL
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30) * 60
-# SESSION_COOKIE_AGE is an idle timeout: clinic/session_security.py re-saves a session, which
+# SESSION_COOKIE_AGE is an idle timeout: dyad/lib/session_security.py re-saves a session, which
 # pushes its expiry forward, at most once per SESSION_REFRESH_SECONDS of activity. (Saving on
 # every request, SESSION_SAVE_EVERY_REQUEST, cost an UPDATE and a COMMIT per page view.)
 SESSION_SAVE_EVERY_REQUEST = False
@@ -207,7 +208,7 @@ if BEHIND_TLS_PROXY:
 # HSTS preload is a decision for the owner of the whole registrable domain (it covers
 # every subdomain and is slow to undo), not for this app: SECURE_HSTS_PRELOAD=true opts in.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
-CSRF_FAILURE_VIEW = "clinic.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "dyad.lib.errors.csrf_failure"
 # Content Security Policy (django-csp 4): no inline script or style anywhere; charts get
 # their data through json_script and plotly's rules from a static stylesheet.
 CONTENT_SECURITY_POLICY = {
@@ -238,7 +239,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "clinic.staticfinders.VendorFinder",
+    "dyad.lib.staticfinders.VendorFinder",
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -284,7 +285,7 @@ REMINDER_HOUR_SECONDS = env_int("REMINDER_HOUR_SECONDS", 3600)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"no_clinical_data": {"()": "clinic.logfilters.NoClinicalData"}},
+    "filters": {"no_clinical_data": {"()": "dyad.lib.logfilters.NoClinicalData"}},
     "formatters": {
         "django.server": {  # Django's own, for runserver's request lines
             "()": "django.utils.log.ServerFormatter",
@@ -325,8 +326,8 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": env_int("JOB_HEARTBEAT_SECONDS", 10),
     "stalled_worker_timeout": env_int("JOB_STALLED_SECONDS", 30),
 }
-# Every failed attempt is recorded with its error (clinic/jobs.py, the health page).
-PROCRASTINATE_ON_APP_READY = "clinic.jobs.on_app_ready"
+# Every failed attempt is recorded with its error (dyad/lib/jobs.py, the health page).
+PROCRASTINATE_ON_APP_READY = "dyad.lib.jobs.on_app_ready"
 # Periodic jobs outside the apps' tasks.py modules.
 PROCRASTINATE_IMPORT_PATHS = ["rri_forms.scheduled"]
 # How often the periodic check for jobs of dead workers runs (cron, optional 6th field for

@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from clinic.access import can_write_dyad, dyads_visible_to, require_staff
-from clinic.integrity import readable_integrity_errors
 from clinic.models import Dyad
+from dyad.lib.integrity import readable_integrity_errors
 from outcomes.models import AlertAcknowledgement, AlertKind
 
 NOTE_MAX = 2000

@@ -22,8 +22,8 @@ from django.utils import timezone, translation
 
 from clinic import access
 from clinic.models import Dyad, StaffMember
-from outcomes import team
-from outcomes.team import (
+from outcomes.reports import team
+from outcomes.reports.team import (
     ALPHA_SAMPLE,
     ANSWER_FRAME_COLUMNS,
     SCORE_FRAME_COLUMNS,

@@ -16,7 +16,7 @@ its transaction, so a counted attempt stays counted. A service may instead count
 transaction (`counting`, as the client's submit does) if every path that rolls the
 transaction back counts again.
 
-The client's address comes from clinic/client_ip.py (shared with the login lockout):
+The client's address comes from dyad/lib/client_ip.py (shared with the login lockout):
 REMOTE_ADDR unless settings.TRUSTED_PROXY_COUNT says how many reverse proxies append to
 X-Forwarded-For, so a client-supplied X-Forwarded-For cannot reset a counter.
 """
@@ -38,8 +38,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from clinic.client_ip import client_ip as forwarded_client_ip
 from clinic.models import RateLimitBucket
+from dyad.lib.client_ip import client_ip as forwarded_client_ip
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -96,7 +96,9 @@ def check_configuration() -> None:
 
 def _key(scope: str, identity: object) -> str:
     # Keyed with SECRET_KEY: the table cannot be reversed into IP addresses.
-    return salted_hmac("clinic.ratelimit", f"{scope}\x00{identity}", algorithm="sha256").hexdigest()
+    return salted_hmac(
+        "dyad.lib.ratelimit", f"{scope}\x00{identity}", algorithm="sha256"
+    ).hexdigest()
 
 
 def _window(rate: Rate, now: datetime.datetime) -> tuple[datetime.datetime, int]:
@@ -218,7 +220,7 @@ def purge_expired() -> int:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The address to count against: the real client address (clinic/client_ip.py, shared
+    """The address to count against: the real client address (dyad/lib/client_ip.py, shared
     with the login lockout: REMOTE_ADDR, or what the outermost of TRUSTED_PROXY_COUNT
     proxies appended to X-Forwarded-For), validated; IPv6 counted per /64 (one subscriber,
     who could otherwise rotate through 2^64 addresses)."""

@@ -21,17 +21,17 @@ from clinic import access
 from clinic.audit import log_access
 from clinic.forms import EndDyadForm
 from clinic.models import AccessLog, Dyad
-from outcomes import selectors
-from outcomes.acknowledgements import (
+from outcomes.analytics import ScaleReference, sort_alerts
+from outcomes.analytics.alerts import Alert, needs_action
+from outcomes.references import total_references
+from outcomes.reports.dyad import build_dyad_report
+from outcomes.selectors import frames as selectors
+from outcomes.services.acknowledgements import (
     acknowledged_keys,
     acknowledgements_for,
     alert_acknowledge,
     can_acknowledge,
 )
-from outcomes.analytics import ScaleReference, sort_alerts
-from outcomes.analytics.alerts import Alert, needs_action
-from outcomes.dyad_report import build_dyad_report
-from outcomes.references import total_references
 from rri_forms.instrument_spec import InstrumentSpec
 from rri_forms.selectors import reminder_states
 

@@ -23,8 +23,10 @@ from django.views.decorators.http import require_GET
 from clinic import access
 from clinic.audit import log_access
 from clinic.models import AccessLog
-from outcomes import selectors, team, team_selectors
-from outcomes.team_selectors import TeamScope, cache_key
+from outcomes.reports import team
+from outcomes.selectors import frames as selectors
+from outcomes.selectors import team as team_selectors
+from outcomes.selectors.team import TeamScope, cache_key
 from rri_forms.instrument_spec import InstrumentSpec
 
 T = TypeVar("T")

@@ -60,10 +60,10 @@ from outcomes.analytics.alerts import (
     drop_reason,
 )
 from outcomes.analytics.series import MIN_TREND_POINTS
-from outcomes.dyad_report import CLIENT_RR, THERAPIST_RR
 from outcomes.models import AlertAcknowledgement, AlertKind
 from outcomes.references import total_references
-from outcomes.selectors import risk_item_label
+from outcomes.reports.dyad import CLIENT_RR, THERAPIST_RR
+from outcomes.selectors.frames import risk_item_label
 from rri_forms.history import AdministrationEvent, ScoreEvent
 from rri_forms.instrument_spec import InstrumentSpec
 from rri_forms.models import Administration, Answer, ClientLink, Score
@@ -288,7 +288,7 @@ def risk_frame(dyads: Dyads, window: Window, specs: dict[str, InstrumentSpec]) -
     """Risk items answered above their threshold at sessions in the window, and at earlier
     sessions whose risk alert nobody has acknowledged yet (it stays open). One query.
 
-    The clinic-wide counterpart of `outcomes.selectors.risk_answers_frame` (same labels).
+    The clinic-wide counterpart of `outcomes.selectors.frames.risk_answers_frame` (same labels).
     """
     acknowledged = AlertAcknowledgement.objects.filter(
         session=OuterRef("administration__session"), kind=AlertKind.RISK

@@ -19,7 +19,7 @@ from django.db import close_old_connections, connections
 from procrastinate import App, JobContext, exceptions
 from procrastinate.middleware import AsyncCallNext
 
-from clinic.logfilters import mask_tokens, scrubbed_traceback
+from dyad.lib.logfilters import mask_tokens, scrubbed_traceback
 
 T = TypeVar("T")
 ERROR_MAX_CHARS = 2000

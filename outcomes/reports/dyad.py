@@ -1,6 +1,6 @@
 """Everything the dyad page shows, computed from frames (no Django, no database).
 
-The view gathers the frames with outcomes.selectors; this module turns them into charts,
+The view gathers the frames with outcomes.selectors.frames; this module turns them into charts,
 statistics, text summaries, tables and alerts, each with an honest empty state. Every text
 goes through `outcomes.analytics.i18n` (translated once Django has installed its gettext).
 """
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from outcomes import figures
 from outcomes.analytics import (
     MIN_SESSIONS,
     Alert,
@@ -30,6 +29,7 @@ from outcomes.analytics import (
 from outcomes.analytics.correlation import lag_arrays, lagged_arrays_correlation, scores_of
 from outcomes.analytics.i18n import _, ngettext
 from outcomes.analytics.series import DyadSeries, dyad_arrays, slope_per_session
+from outcomes.reports import figures
 from rri_forms.instrument_spec import InstrumentSpec
 
 CLIENT_RR = ("RRI-C", "RRI-C-12", "RRI-C-SF")
