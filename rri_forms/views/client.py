@@ -461,7 +461,7 @@ def _submit(request: HttpRequest) -> HttpResponse:
     outcome = result.outcome
     if outcome == Outcome.SAVED:
         if result.also_written:
-            session.written()  # type: ignore[attr-defined] - clinic.session_store
+            session.written()  # type: ignore[attr-defined] - dyad.lib.session_store
         return redirect("client_saved")
     _unmark(session, saved_before)  # a mark set before a rollback (failed commit) goes too
     if outcome == Outcome.REPLAYED:
