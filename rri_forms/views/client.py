@@ -48,7 +48,7 @@ from rri_forms.selectors import (
     link_instruments,
     with_instrument_versions,
 )
-from rri_forms.services.client_forms import Outcome, client_forms_submit
+from rri_forms.services.client_forms import Outcome, SubmitResult, client_forms_submit
 from rri_forms.services.links import link_for_token
 
 SESSION_KEY = "client_link"
@@ -443,30 +443,42 @@ def _submit(request: HttpRequest) -> HttpResponse:
     except (OperationalError, InterfaceError):
         if not parsed_with:
             raise  # nothing read yet: the generic 503 (dyad/lib/errors.py)
-        # The database failed mid-save: the transaction kept nothing. Give the answers
-        # back, checked, so the client only has to press Send again (same submission id).
-        instruments, parsed = parsed_with[-1]
         _unmark(session, saved_before)
-        response = _form_page(
-            request,
-            link_id,
-            instruments,
-            parsed,
-            submission_id,
-            status=503,
-            save_failed=True,
-        )
-        response["Retry-After"] = "30"
-        return response
-    outcome = result.outcome
-    if outcome == Outcome.SAVED:
+        return _save_failed(request, link_id, parsed_with[-1], submission_id)
+    if result.outcome == Outcome.SAVED:
         if result.also_written:
             session.written()  # type: ignore[attr-defined] - dyad.lib.session_store
         return redirect("client_saved")
     _unmark(session, saved_before)  # a mark set before a rollback (failed commit) goes too
+    return _not_saved(request, result, parsed_with, submission_id)
+
+
+def _save_failed(
+    request: HttpRequest,
+    link_id: int,
+    parsed_with: tuple[list[Instrument], ParsedAnswers],
+    submission_id: uuid.UUID,
+) -> HttpResponse:
+    """The database failed mid-save: the transaction kept nothing. Give the answers back,
+    checked, so the client only has to press Send again (same submission id)."""
+    instruments, parsed = parsed_with
+    response = _form_page(
+        request, link_id, instruments, parsed, submission_id, status=503, save_failed=True
+    )
+    response["Retry-After"] = "30"
+    return response
+
+
+def _not_saved(
+    request: HttpRequest,
+    result: SubmitResult,
+    parsed_with: list[tuple[list[Instrument], ParsedAnswers]],
+    submission_id: uuid.UUID,
+) -> HttpResponse:
+    outcome = result.outcome
     if outcome == Outcome.REPLAYED:
-        session[SAVED_KEY] = result.link.pk
-        session.pop(DRAFT_KEY, None)
+        request.session[SAVED_KEY] = result.link.pk
+        request.session.pop(DRAFT_KEY, None)
         return redirect("client_saved")
     if outcome == Outcome.RATELIMITED:
         return ratelimit.ratelimited(request, result.refusal, lean=True)
