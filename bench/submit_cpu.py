@@ -271,7 +271,7 @@ def main() -> None:
         print(sampler.output_text(unicode=False, color=False, show_all=False))
     if profiler:
         stream = io.StringIO()
-        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(profiler, stream=stream).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(60)
         print(stream.getvalue())
 
 
