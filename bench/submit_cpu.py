@@ -271,7 +271,8 @@ def main() -> None:
         print(sampler.output_text(unicode=False, color=False, show_all=False))
     if profiler:
         stream = io.StringIO()
-        pstats.Stats(profiler, stream=stream).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(60)
+        order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
+        pstats.Stats(profiler, stream=stream).sort_stats(order).print_stats(60)
         print(stream.getvalue())
 
 

@@ -183,7 +183,29 @@ def save_many_rows(
     instrument_ids = [rows.values.instrument_id for rows in many]
     if len(set(instrument_ids)) != len(instrument_ids):
         raise ValueError("save_many_rows joins answers to forms by instrument: one form each")
-    payload = {
+    payload = _many_rows_payload(many)
+    sql = _many_rows_sql(len(also)).format(**{f"also_{n}": w for n, (w, _) in enumerate(also)})
+    using = router.db_for_write(Administration)
+    with connections[using].cursor() as cursor:
+        # allow_nan=False: a NaN score would not be valid JSON; fail rather than guess.
+        params = [json.dumps(payload, allow_nan=False)]
+        for _, also_params in also:
+            params.extend(also_params)
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    new_ids = {row[1]: row[0] for row in rows}
+    written = list(rows[0][2:]) if rows else [0] * len(also)
+    for built in many:
+        if "administration" in built.__dict__:  # an instance a caller made: it is saved now
+            administration = built.administration
+            administration.pk = new_ids[built.values.instrument_id]
+            administration._state.adding = False
+            administration._state.db = using
+    return new_ids, written
+
+
+def _many_rows_payload(many: Sequence[AdministrationRows]) -> dict[str, list[dict[str, object]]]:
+    return {
         "adm": [
             {
                 "session_id": a.session_id,
@@ -208,9 +230,14 @@ def save_many_rows(
             for scale, value, band in rows.score_values
         ],
     }
-    also_ctes = "".join(f", x{n} AS ({sql} RETURNING 1)" for n, (sql, _) in enumerate(also))
-    also_counts = "".join(f", (SELECT count(*) FROM x{n})" for n in range(len(also)))  # noqa: S608
-    sql = f"""
+
+
+@functools.cache
+def _many_rows_sql(also: int) -> str:
+    """save_many_rows' statement, with `also` slots `{also_0}`… for the further writes."""
+    also_ctes = "".join(f", x{n} AS ({{also_{n}}} RETURNING 1)" for n in range(also))
+    also_counts = "".join(f", (SELECT count(*) FROM x{n})" for n in range(also))  # noqa: S608
+    return f"""
         WITH p AS (SELECT %s::jsonb AS j),
         adm AS (
             INSERT INTO "{Administration._meta.db_table}" (
@@ -237,20 +264,3 @@ def save_many_rows(
         ){also_ctes}
         SELECT "id", "instrument_id"{also_counts} FROM adm
     """  # noqa: S608 - table names from the models; the values travel as one parameter
-    using = router.db_for_write(Administration)
-    with connections[using].cursor() as cursor:
-        # allow_nan=False: a NaN score would not be valid JSON; fail rather than guess.
-        params = [json.dumps(payload, allow_nan=False)]
-        for _, also_params in also:
-            params.extend(also_params)
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    new_ids = {row[1]: row[0] for row in rows}
-    written = list(rows[0][2:]) if rows else [0] * len(also)
-    for built in many:
-        if "administration" in built.__dict__:  # an instance a caller made: it is saved now
-            administration = built.administration
-            administration.pk = new_ids[built.values.instrument_id]
-            administration._state.adding = False
-            administration._state.db = using
-    return new_ids, written
