@@ -10,9 +10,10 @@ idle refresh) is one UPDATE in autocommit instead of BEGIN, an ORM UPDATE and CO
 in Django, a row that is gone (signed out elsewhere, deactivated) raises UpdateError.
 Creating, deleting and clearsessions are Django's.
 
-A view may save the session itself inside its transaction (the client's submit does, so
-its "saved" mark commits with the forms): SessionMiddleware's save at the end of that
-request then finds the same data already committed and sends nothing.
+A view may save the session itself inside its transaction, or send `update_statement()`
+as part of a statement of its own and call `written()` (the client's submit does, so its
+"saved" mark commits with the forms, in their statement): SessionMiddleware's save at the
+end of that request then finds the same data already committed and sends nothing.
 """
 
 from __future__ import annotations
