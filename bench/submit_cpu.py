@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ def _settings_env() -> None:
         LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="dyad.settings",
         RATELIMIT_CLIENT_SUBMIT_IP="100000000/10m",
+        DYAD_BENCH="1",  # the trivial view (/bench/ping) to compare with
     )
 
 
@@ -138,6 +140,9 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=300)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the POSTs")
     parser.add_argument(
+        "--pyinstrument", action="store_true", help="print a pyinstrument profile of the POSTs"
+    )
+    parser.add_argument(
         "--freeze", action="store_true", help="gc.freeze() before the POSTs (gunicorn.conf.py)"
     )
     args = parser.parse_args()
@@ -161,11 +166,11 @@ def main() -> None:
     csrf = get_random_string(32)
     statements: list[str] = []
 
-    def post(key: str, body: str) -> str:
+    def post(key: str, body: str, path: str = "/c/form/") -> str:
         data = f"csrfmiddlewaretoken={csrf}&{body}".encode()
         environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": "/c/form/",
+            "REQUEST_METHOD": "POST" if body else "GET",
+            "PATH_INFO": path,
             "SCRIPT_NAME": "",
             "QUERY_STRING": "",
             "SERVER_NAME": "127.0.0.1",
@@ -209,7 +214,14 @@ def main() -> None:
 
     gc.callbacks.append(on_gc)
     profiler = cProfile.Profile(time.process_time) if args.profile else None
+    sampler = None
+    if args.pyinstrument:
+        from pyinstrument import Profiler
+
+        sampler = Profiler(interval=0.0002)
+        sampler.start()
     app, db, counts = [], [], []
+    last: list[str] = []
     with connection.execute_wrapper(counting):
         for key, body in links[20:]:
             statements.clear()
@@ -222,26 +234,45 @@ def main() -> None:
             app.append(time.process_time() - cpu)
             db.append(_backend_cpu(backend) - pg)
             counts.append(len(statements))
+            last = list(statements)
             assert status.startswith("302"), status
     gc.callbacks.remove(on_gc)
+    trivial = []
+    for _ in range(3):  # the trivial view, as bench/run.py compares with, in this process
+        cpu = time.process_time()
+        for _ in range(len(app)):
+            post("", "", "/bench/ping")
+        trivial.append((time.process_time() - cpu) / len(app))
+    if sampler is not None:
+        sampler.stop()
     print(
         f"{len(app)} POSTs: app {statistics.mean(app) * 1000:.2f} ms "
         f"(median {statistics.median(app) * 1000:.2f}), "
         f"db {statistics.mean(db) * 1000:.2f} ms, statements {statistics.mean(counts):.1f} "
         "(from Django's cursor; connection set-up and COMMITs not counted)"
     )
+    ping = min(trivial)
+    print(
+        f"Trivial view (/bench/ping, best of 3 x {len(app)}): {ping * 1000:.3f} ms; POST app + db "
+        f"= {(statistics.mean(app) + statistics.mean(db)) / ping:.1f} x trivial "
+        f"({ping / (statistics.mean(app) + statistics.mean(db)):.3f}x as bench/run.py writes it)"
+    )
     print(
         f"GC: {collections} collections by generation, "
         f"{gc_seconds[0] * 1000 / len(app):.3f} ms per POST; {len(gc.get_objects())} objects "
         f"tracked{' (after gc.freeze)' if args.freeze else ''}"
     )
-    if statements:
+    print(f"Statements per POST: {sorted(Counter(counts).items())}")
+    if last:
         print("Statements of the last POST:")
-        for sql in statements:
+        for sql in last:
             print("  ", " ".join(sql.split())[:110])
+    if sampler is not None:
+        print(sampler.output_text(unicode=False, color=False, show_all=False))
     if profiler:
         stream = io.StringIO()
-        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(60)
+        order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
+        pstats.Stats(profiler, stream=stream).sort_stats(order).print_stats(60)
         print(stream.getvalue())
 
 

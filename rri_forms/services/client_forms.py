@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.models import TherapySession
@@ -44,6 +44,7 @@ class SubmitResult:
     link: ClientLink | None
     refusal: ratelimit.Decision | None = None
     parsed: ParsedAnswers | None = None  # when the service parsed the answers (`parse`)
+    also_written: bool = False  # `also_write`'s statement updated its row
 
 
 def answers_digest(answers: dict[int, dict[int, int]]) -> str:
@@ -90,7 +91,7 @@ def client_forms_submit(
     instruments: Sequence[Instrument] | None = None,
     parse: Callable[[list[Instrument]], ParsedAnswers] | None = None,
     rate_limits: Sequence[tuple[str, object]] = (),
-    before_commit: Callable[[int], None] | None = None,
+    also_write: Callable[[int], tuple[str, Sequence[object]] | None] | None = None,
 ) -> SubmitResult:
     """Store every answered form of the link, or nothing.
 
@@ -108,9 +109,11 @@ def client_forms_submit(
     database connection fails mid-transaction is not: nothing of it is stored, and with the
     database gone a second count would fail too.)
 
-    `before_commit` runs after the forms are written, inside the transaction, with the id
-    of the link they were saved through (the client's view stores its "saved" mark in the
-    session there, so the mark and the forms commit together).
+    `also_write` is called once the forms are ready to be written, with the id of the
+    link they are saved through, and returns an UPDATE (SQL, parameters) that is run in
+    the same statement as the forms (the client's view stores its "saved" mark in the
+    session there, so the mark and the forms commit together, in one round trip);
+    `also_written` says whether it updated its row (it may return None: nothing to add).
     """
     upsert = ratelimit.counting(*rate_limits) if rate_limits else None
     try:
@@ -125,54 +128,7 @@ def client_forms_submit(
                 # A newer link replaced this one while the client was answering: their
                 # answers are saved through it (link_issue keeps the chain one step long).
                 link = _locked_link(link.superseded_by_id, None)[0] or link
-            ids = [int(i) for i in link.instrument_ids]
-            parsed = None
-            if parse is not None:
-                instruments = link_instruments(link)
-                parsed = parse(list(instruments))
-                answers = parsed.answers
-            elif instruments is None or [i.pk for i in instruments] != ids:
-                instruments = instruments_by_ids(ids)
-            answers = answers or {}
-            digest = answers_digest(answers)
-            if link.used_at is not None:
-                if link.submission_id == submission_id:
-                    same = link.submission_digest == digest
-                    outcome = Outcome.REPLAYED if same else Outcome.CONFLICT
-                    return SubmitResult(outcome, link, parsed=parsed)
-                return SubmitResult(Outcome.USED, link, parsed=parsed)
-            if link.revoked_at is not None:
-                return SubmitResult(Outcome.REVOKED, link, parsed=parsed)
-            if link.expires_at <= timezone.now():
-                return SubmitResult(Outcome.EXPIRED, link, parsed=parsed)
-            if parsed is not None and not parsed.complete:
-                return SubmitResult(Outcome.INCOMPLETE, link, parsed=parsed)
-            now = timezone.now()
-            rows: list[AdministrationRows] = []
-            for instrument in instruments:
-                built = administration_rows(
-                    session=SessionIds(link.session_id, link.session_dyad_id),
-                    instrument=instrument,
-                    answers=answers.get(instrument.pk, {}),
-                    submitted_at=now,
-                    submitted_by=None,
-                )
-                if built.result.missing:
-                    return SubmitResult(Outcome.INCOMPLETE, link, parsed=parsed)
-                rows.append(built)
-            link.used_at = now
-            link.submission_id = submission_id
-            link.submission_digest = digest
-            save_many_rows(rows)
-            # The ORM's save(update_fields=...) spent ~0.2 ms of CPU building this UPDATE.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f'UPDATE "{ClientLink._meta.db_table}" SET "used_at" = %s, '  # noqa: S608
-                    '"submission_id" = %s, "submission_digest" = %s WHERE "id" = %s',
-                    [now, submission_id, digest, link.pk],
-                )
-            if before_commit is not None:
-                before_commit(link.pk)
+            return _submit_locked(link, submission_id, answers, instruments, parse, also_write)
     except IntegrityError:
         # A form of this session was stored by another path (e.g. a re-issued link), or
         # the submission id belongs to another link: the transaction kept nothing of ours,
@@ -183,4 +139,80 @@ def client_forms_submit(
             ratelimit.hit_many(*rate_limits)
         link = ClientLink.objects.select_related("session").get(pk=link_id)
         return SubmitResult(Outcome.USED, link)
-    return SubmitResult(Outcome.SAVED, link, parsed=parsed)
+
+
+def _submit_locked(
+    link: ClientLink,
+    submission_id: uuid.UUID,
+    answers: dict[int, dict[int, int]] | None,
+    instruments: Sequence[Instrument] | None,
+    parse: Callable[[list[Instrument]], ParsedAnswers] | None,
+    also_write: Callable[[int], tuple[str, Sequence[object]] | None] | None,
+) -> SubmitResult:
+    """client_forms_submit once the link is locked and the attempt allowed."""
+    parsed = None
+    if parse is not None:
+        instruments = link_instruments(link)
+        parsed = parse(list(instruments))
+        answers = parsed.answers
+    elif instruments is None or [i.pk for i in instruments] != [
+        int(i) for i in link.instrument_ids
+    ]:
+        instruments = instruments_by_ids([int(i) for i in link.instrument_ids])
+    answers = answers or {}
+    digest = answers_digest(answers)
+    refused = _refused(link, submission_id, digest, parsed)
+    if refused is not None:
+        return refused
+    now = timezone.now()
+    rows: list[AdministrationRows] = []
+    for instrument in instruments:
+        built = administration_rows(
+            session=SessionIds(link.session_id, link.session_dyad_id),
+            instrument=instrument,
+            answers=answers.get(instrument.pk, {}),
+            submitted_at=now,
+            submitted_by=None,
+        )
+        if built.result.missing:
+            return SubmitResult(Outcome.INCOMPLETE, link, parsed=parsed)
+        rows.append(built)
+    link.used_at = now
+    link.submission_id = submission_id
+    link.submission_digest = digest
+    # With the forms, in their statement (the ORM's save(update_fields=...) spent ~0.2 ms
+    # of CPU building this UPDATE, its round trip as much again).
+    also = [
+        (
+            f'UPDATE "{ClientLink._meta.db_table}" SET "used_at" = %s, '  # noqa: S608
+            '"submission_id" = %s, "submission_digest" = %s WHERE "id" = %s',
+            [now, submission_id, digest, link.pk],
+        )
+    ]
+    extra = also_write(link.pk) if also_write is not None else None
+    if extra is not None:
+        also.append(extra)
+    written = save_many_rows(rows, also=also)[1]
+    return SubmitResult(
+        Outcome.SAVED, link, parsed=parsed, also_written=len(written) > 1 and written[1] == 1
+    )
+
+
+def _refused(
+    link: ClientLink, submission_id: uuid.UUID, digest: str, parsed: ParsedAnswers | None
+) -> SubmitResult | None:
+    """Why the locked link takes no forms, if it does not: a retry of the submit that used
+    it lands on that submit's result."""
+    if link.used_at is not None:
+        if link.submission_id == submission_id:
+            same = link.submission_digest == digest
+            outcome = Outcome.REPLAYED if same else Outcome.CONFLICT
+            return SubmitResult(outcome, link, parsed=parsed)
+        return SubmitResult(Outcome.USED, link, parsed=parsed)
+    if link.revoked_at is not None:
+        return SubmitResult(Outcome.REVOKED, link, parsed=parsed)
+    if link.expires_at <= timezone.now():
+        return SubmitResult(Outcome.EXPIRED, link, parsed=parsed)
+    if parsed is not None and not parsed.complete:
+        return SubmitResult(Outcome.INCOMPLETE, link, parsed=parsed)
+    return None

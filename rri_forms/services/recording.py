@@ -33,16 +33,48 @@ class ScoreValues(NamedTuple):
     band: str
 
 
+class AdministrationValues(NamedTuple):
+    session_id: int
+    dyad_id: int
+    instrument_id: int
+    instrument_code: str
+    rater: str
+    submitted_at: datetime.datetime
+    submitted_by_id: int | None
+    risk_flag: bool
+
+
 @dataclass
 class AdministrationRows:
-    """One form's unsaved rows. Answers and scores are kept as plain values; the model
-    instances (`answers`, `scores`) are built on first use: the client's submit writes the
-    values with one SQL statement and never needs them (30-odd instances cost ~0.3 ms)."""
+    """One form's unsaved rows, kept as plain values; the model instances
+    (`administration`, `answers`, `scores`) are built on first use: the client's submit
+    writes the values with one SQL statement and never needs them (the form's and 30-odd
+    answer instances cost ~0.4 ms of a submit)."""
 
-    administration: Administration
+    values: AdministrationValues
     answer_values: list[AnswerValues]
     score_values: list[ScoreValues]
     result: ScoreResult
+    instrument: Instrument
+    session: TherapySession | None = None  # cached on the instance, for callers that read it
+    submitted_by: StaffMember | None = None
+
+    @functools.cached_property
+    def administration(self) -> Administration:
+        values = self.values
+        administration = Administration(
+            session_id=values.session_id,
+            dyad_id=values.dyad_id,
+            instrument=self.instrument,
+            instrument_code=values.instrument_code,
+            rater=values.rater,
+            submitted_at=values.submitted_at,
+            submitted_by=self.submitted_by,
+            risk_flag=values.risk_flag,
+        )
+        if self.session is not None:
+            administration.session = self.session
+        return administration
 
     @functools.cached_property
     def answers(self) -> list[Answer]:
@@ -93,21 +125,24 @@ def administration_rows(
 ) -> AdministrationRows:
     """Score the answers and build unsaved rows. Raises ValueError on invalid answers."""
     result = score_answers(instrument.spec, answers)
-    administration = Administration(
-        session_id=session.pk,
-        dyad_id=session.dyad_id,
-        instrument=instrument,
-        instrument_code=instrument.code,
-        rater=instrument.rater,
-        submitted_at=submitted_at,
-        submitted_by=submitted_by,
-        risk_flag=result.has_risk,
-    )
-    if isinstance(session, TherapySession):
-        administration.session = session  # cached, as before, for callers that read it
     given = {n: v for n, v in answers.items() if v is not None}
     return AdministrationRows(
-        administration, answer_values(instrument, given), score_values(result), result
+        AdministrationValues(
+            session.pk,
+            session.dyad_id,
+            instrument.pk,
+            instrument.code,
+            instrument.rater,
+            submitted_at,
+            submitted_by.pk if submitted_by is not None else None,
+            result.has_risk,
+        ),
+        answer_values(instrument, given),
+        score_values(result),
+        result,
+        instrument,
+        session if isinstance(session, TherapySession) else None,
+        submitted_by,
     )
 
 
@@ -121,11 +156,17 @@ def save_rows(rows: AdministrationRows) -> Administration:
     return rows.administration
 
 
-def save_many_rows(many: Sequence[AdministrationRows]) -> list[Administration]:
+def save_many_rows(
+    many: Sequence[AdministrationRows], *, also: Sequence[tuple[str, Sequence[object]]] = ()
+) -> tuple[dict[int, int], list[int]]:
     """Insert several administrations (of distinct instruments) with their answers and
     scores, inside the caller's atomic, in ONE statement: three INSERTs chained by
     data-modifying CTEs, answers and scores joined to their new administration by
-    instrument, every row passed in one JSON parameter.
+    instrument, every row passed in one JSON parameter. `also` are further UPDATE or
+    INSERT statements (SQL without RETURNING, parameters) run as part of that statement
+    (the client's submit marks its link used and its session saved there: one round trip
+    instead of three); returns the new administrations' ids by instrument id and the rows
+    each of `also` wrote.
 
     The client's submit stores two or more forms at once. Through the ORM that was an
     INSERT per table per form, and Django's bulk_create spent ~2 ms of CPU per submit
@@ -133,16 +174,38 @@ def save_many_rows(many: Sequence[AdministrationRows]) -> list[Administration]:
     cost ~0.3 ms more; json.dumps is C). This is the phone form's hot path. Every row
     still fires its pghistory trigger, so the append-only history is unchanged; the
     foreign keys are checked at commit (Django makes them DEFERRABLE INITIALLY DEFERRED).
-    Administrations get their ids; no answer or score instances are made.
+    Administration instances already built get their ids; no instance is made.
     tests/rri_forms/test_client_flow.py checks the stored rows field by field. A new
     column on these tables needs adding here too (tests fail loudly if it is NOT NULL).
     """
     if not many:
-        return []
-    instrument_ids = [rows.administration.instrument_id for rows in many]
+        return {}, [0] * len(also)
+    instrument_ids = [rows.values.instrument_id for rows in many]
     if len(set(instrument_ids)) != len(instrument_ids):
         raise ValueError("save_many_rows joins answers to forms by instrument: one form each")
-    payload = {
+    payload = _many_rows_payload(many)
+    sql = _many_rows_sql(len(also)).format(**{f"also_{n}": w for n, (w, _) in enumerate(also)})
+    using = router.db_for_write(Administration)
+    with connections[using].cursor() as cursor:
+        # allow_nan=False: a NaN score would not be valid JSON; fail rather than guess.
+        params = [json.dumps(payload, allow_nan=False)]
+        for _, also_params in also:
+            params.extend(also_params)
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    new_ids = {row[1]: row[0] for row in rows}
+    written = list(rows[0][2:]) if rows else [0] * len(also)
+    for built in many:
+        if "administration" in built.__dict__:  # an instance a caller made: it is saved now
+            administration = built.administration
+            administration.pk = new_ids[built.values.instrument_id]
+            administration._state.adding = False
+            administration._state.db = using
+    return new_ids, written
+
+
+def _many_rows_payload(many: Sequence[AdministrationRows]) -> dict[str, list[dict[str, object]]]:
+    return {
         "adm": [
             {
                 "session_id": a.session_id,
@@ -154,20 +217,27 @@ def save_many_rows(many: Sequence[AdministrationRows]) -> list[Administration]:
                 "submitted_by_id": a.submitted_by_id,
                 "risk_flag": a.risk_flag,
             }
-            for a in (rows.administration for rows in many)
+            for a in (rows.values for rows in many)
         ],
         "ans": [
-            {"instrument_id": rows.administration.instrument_id, **values._asdict()}
+            {"i": rows.values.instrument_id, "n": n, "v": v, "lo": lo, "hi": hi}
             for rows in many
-            for values in rows.answer_values
+            for n, v, lo, hi in rows.answer_values
         ],
         "sc": [
-            {"instrument_id": rows.administration.instrument_id, **values._asdict()}
+            {"i": rows.values.instrument_id, "s": scale, "v": value, "b": band}
             for rows in many
-            for values in rows.score_values
+            for scale, value, band in rows.score_values
         ],
     }
-    sql = f"""
+
+
+@functools.cache
+def _many_rows_sql(also: int) -> str:
+    """save_many_rows' statement, with `also` slots `{also_0}`… for the further writes."""
+    also_ctes = "".join(f", x{n} AS ({{also_{n}}} RETURNING 1)" for n in range(also))
+    also_counts = "".join(f", (SELECT count(*) FROM x{n})" for n in range(also))  # noqa: S608
+    return f"""
         WITH p AS (SELECT %s::jsonb AS j),
         adm AS (
             INSERT INTO "{Administration._meta.db_table}" (
@@ -181,30 +251,16 @@ def save_many_rows(many: Sequence[AdministrationRows]) -> list[Administration]:
         ), ans AS (
             INSERT INTO "{Answer._meta.db_table}" (
                 "administration_id", "item_number", "value", "min_value", "max_value")
-            SELECT adm."id", a.item_number, a.value, a.min_value, a.max_value
+            SELECT adm."id", a.n, a.v, a.lo, a.hi
             FROM p, jsonb_to_recordset(p.j -> 'ans') AS a(
-                instrument_id bigint, item_number smallint, value smallint,
-                min_value smallint, max_value smallint)
-            JOIN adm ON adm."instrument_id" = a.instrument_id
+                i bigint, n smallint, v smallint, lo smallint, hi smallint)
+            JOIN adm ON adm."instrument_id" = a.i
         ), sc AS (
             INSERT INTO "{Score._meta.db_table}" ("administration_id", "scale", "value", "band")
-            SELECT adm."id", s.scale, s.value, s.band
+            SELECT adm."id", s.s, s.v, s.b
             FROM p, jsonb_to_recordset(p.j -> 'sc') AS s(
-                instrument_id bigint, scale varchar, value float8, band varchar)
-            JOIN adm ON adm."instrument_id" = s.instrument_id
-        )
-        SELECT "id", "instrument_id" FROM adm
+                i bigint, s varchar, v float8, b varchar)
+            JOIN adm ON adm."instrument_id" = s.i
+        ){also_ctes}
+        SELECT "id", "instrument_id"{also_counts} FROM adm
     """  # noqa: S608 - table names from the models; the values travel as one parameter
-    using = router.db_for_write(Administration)
-    with connections[using].cursor() as cursor:
-        # allow_nan=False: a NaN score would not be valid JSON; fail rather than guess.
-        cursor.execute(sql, [json.dumps(payload, allow_nan=False)])
-        new_ids = {instrument_id: pk for pk, instrument_id in cursor.fetchall()}
-    administrations = []
-    for rows in many:
-        administration = rows.administration
-        administration.pk = new_ids[administration.instrument_id]
-        administration._state.adding = False
-        administration._state.db = using
-        administrations.append(administration)
-    return administrations

@@ -22,7 +22,7 @@ import secrets
 import uuid
 
 import pghistory
-from django.contrib.sessions.backends.base import SessionBase, UpdateError
+from django.contrib.sessions.backends.base import SessionBase
 from django.core import signing
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -48,7 +48,7 @@ from rri_forms.selectors import (
     link_instruments,
     with_instrument_versions,
 )
-from rri_forms.services.client_forms import Outcome, client_forms_submit
+from rri_forms.services.client_forms import Outcome, SubmitResult, client_forms_submit
 from rri_forms.services.links import link_for_token
 
 SESSION_KEY = "client_link"
@@ -438,33 +438,47 @@ def _submit(request: HttpRequest) -> HttpResponse:
                 submission_id=submission_id,
                 parse=parse,
                 rate_limits=limits,
-                before_commit=functools.partial(_mark_saved, session, parsed_with),
+                also_write=functools.partial(_mark_saved, session, parsed_with),
             )
     except (OperationalError, InterfaceError):
         if not parsed_with:
             raise  # nothing read yet: the generic 503 (dyad/lib/errors.py)
-        # The database failed mid-save: the transaction kept nothing. Give the answers
-        # back, checked, so the client only has to press Send again (same submission id).
-        instruments, parsed = parsed_with[-1]
         _unmark(session, saved_before)
-        response = _form_page(
-            request,
-            link_id,
-            instruments,
-            parsed,
-            submission_id,
-            status=503,
-            save_failed=True,
-        )
-        response["Retry-After"] = "30"
-        return response
-    outcome = result.outcome
-    if outcome == Outcome.SAVED:
+        return _save_failed(request, link_id, parsed_with[-1], submission_id)
+    if result.outcome == Outcome.SAVED:
+        if result.also_written:
+            session.written()  # type: ignore[attr-defined] - dyad.lib.session_store
         return redirect("client_saved")
     _unmark(session, saved_before)  # a mark set before a rollback (failed commit) goes too
+    return _not_saved(request, result, parsed_with, submission_id)
+
+
+def _save_failed(
+    request: HttpRequest,
+    link_id: int,
+    parsed_with: tuple[list[Instrument], ParsedAnswers],
+    submission_id: uuid.UUID,
+) -> HttpResponse:
+    """The database failed mid-save: the transaction kept nothing. Give the answers back,
+    checked, so the client only has to press Send again (same submission id)."""
+    instruments, parsed = parsed_with
+    response = _form_page(
+        request, link_id, instruments, parsed, submission_id, status=503, save_failed=True
+    )
+    response["Retry-After"] = "30"
+    return response
+
+
+def _not_saved(
+    request: HttpRequest,
+    result: SubmitResult,
+    parsed_with: list[tuple[list[Instrument], ParsedAnswers]],
+    submission_id: uuid.UUID,
+) -> HttpResponse:
+    outcome = result.outcome
     if outcome == Outcome.REPLAYED:
-        session[SAVED_KEY] = result.link.pk
-        session.pop(DRAFT_KEY, None)
+        request.session[SAVED_KEY] = result.link.pk
+        request.session.pop(DRAFT_KEY, None)
         return redirect("client_saved")
     if outcome == Outcome.RATELIMITED:
         return ratelimit.ratelimited(request, result.refusal, lean=True)
@@ -485,10 +499,11 @@ def _mark_saved(
     session: SessionBase,
     parsed_with: list[tuple[list[Instrument], ParsedAnswers]],
     link_id: int,
-) -> None:
+) -> tuple[str, list[object]] | None:
     """Inside the submit's transaction: the "saved" mark commits with the forms (one
     commit, and no window in which the forms are stored but the browser not told), and
-    the draft is discarded with them."""
+    the draft is discarded with them. Returns the session's UPDATE, which the service
+    sends in the forms' statement; a session without a row yet is created here."""
     session[SAVED_KEY] = link_id
     session.pop(DRAFT_KEY, None)
     instruments, parsed = parsed_with[-1]
@@ -497,12 +512,11 @@ def _mark_saved(
     else:
         session.pop(RISK_KEY, None)
     refresh_idle_expiry(session)  # as the middleware will: its save then finds this done
-    try:
-        session.save()
-    except UpdateError as error:
-        if error.__cause__ is not None:
-            raise error.__cause__ from None  # a database error: the transaction must fail
-        # Otherwise the session row is gone: SessionMiddleware reports it, as before.
+    if session.session_key is not None and hasattr(session, "update_statement"):
+        sql, params, _ = session.update_statement()
+        return sql, params
+    session.save()  # a new row (the session had expired): Django's create path
+    return None
 
 
 def _unmark(session: SessionBase, saved_before: object) -> None:
