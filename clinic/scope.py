@@ -36,6 +36,8 @@ DATE_ORDER = "date_order"  # the error code of "from" after "to"
 
 
 class PkRow(TypedDict):
+    """A `.values("pk")` row: what `Scope.visible_dyads` selects, for use as a subquery."""
+
     pk: int
 
 
