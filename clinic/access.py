@@ -34,7 +34,7 @@ def staff_for(user: AnyUser) -> StaffMember | None:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     if not hasattr(user, _CACHE_ATTR):
-        member = StaffMember.objects.select_related("clinic").filter(user=user).first()
+        member = StaffMember.objects.select_related("clinic").filter(user_id=user.pk).first()
         setattr(user, _CACHE_ATTR, member)
     return getattr(user, _CACHE_ATTR)
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlencode
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ID = re.compile(r"[0-9]{1,18}")
 DATE_ORDER = "date_order"  # the error code of "from" after "to"
+
+
+class PkRow(TypedDict):
+    """A `.values("pk")` row: what `Scope.visible_dyads` selects, for use as a subquery."""
+
+    pk: int
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class Scope:
     def therapist_id(self) -> int | None:
         return self.therapist.pk if self.therapist is not None else None
 
-    def visible_dyads(self) -> QuerySet[Dyad]:
+    def visible_dyads(self) -> QuerySet[Dyad, PkRow]:
         """Every dyad the user may see, before the filters (a subquery for `dyad__in`)."""
         return access.dyads_visible_to(self.user).values("pk")
 
@@ -166,6 +172,8 @@ class VisibleChoiceField(forms.ModelChoiceField):
             raise ValidationError(
                 self.error_messages["invalid"], code="invalid", params={"value": text[:40]}
             )
+        if self.queryset is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} needs a queryset")
         found = self.queryset.filter(pk=int(text)).first()
         if found is None:
             raise ValidationError(
@@ -195,7 +203,7 @@ class DateRangeForm(forms.Form):
         for name, label in zip(self.date_names, self.date_labels, strict=True):
             self.fields[name] = IsoDateField(label=label, required=False)
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         data = super().clean()
         start, end = self.dates()
         if start and end and start > end:
@@ -217,11 +225,13 @@ class DateRangeForm(forms.Form):
         found = []
         for name, errors in self.errors.items():
             field = self.fields.get(name) if name != NON_FIELD_ERRORS else None
-            prefix = field is not None and field.label and not getattr(field, "names_itself", 0)
+            label = None
+            if field is not None and not getattr(field, "names_itself", False):
+                label = field.label
             for error in errors:
                 found.append(
-                    _("“%(field)s”: %(error)s") % {"field": field.label, "error": error}
-                    if prefix
+                    _("“%(field)s”: %(error)s") % {"field": label, "error": error}
+                    if label
                     else str(error)
                 )
         return found

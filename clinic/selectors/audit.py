@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypedDict, TypeVar, cast
 
 from django.db import connection
 from django.utils.translation import gettext as _
@@ -17,10 +19,43 @@ from django.utils.translation import gettext_lazy, ngettext
 from clinic.history import HISTORY_SOURCES, DyadEvent
 from clinic.models import AccessLog, Client, Clinic, Dyad, StaffMember, StaffSecurityEvent
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 PAGE_SIZE = 50
+T = TypeVar("T")
+# What the timeline query binds: clinic and object ids, a staff id as text, dates, a kind.
+Param = int | str | datetime.datetime
 
 
-def day_bounds(clinic: Clinic, start, end):  # type: ignore[no-untyped-def]
+class _TimelineColumns(TypedDict):
+    kind: str  # "read", "write" or "security"
+    source: int  # the index in HISTORY_SOURCES of a write; -1 a read, -2 a security event
+    at: datetime.datetime
+    action: str
+    object_type: str
+    object_id: int | None
+    staff_ref: str | None
+    link_ref: str | None
+    path: str | None
+    client_id: int | None
+    client_ids: list[int] | None
+    seq: int
+
+
+class TimelineRow(_TimelineColumns, total=False):
+    """A timeline query row; `describe` adds the keys below."""
+
+    what: StrOrPromise
+    object: str
+    actor: StrOrPromise
+    client_code: str
+    client_erased: bool
+
+
+def day_bounds(
+    clinic: Clinic, start: datetime.date | None, end: datetime.date | None
+) -> tuple[datetime.datetime | None, datetime.datetime | None]:
     """The clinic's local days [start, end] as aware datetimes (None: open)."""
     zone = zoneinfo.ZoneInfo(clinic.time_zone)
     low = datetime.datetime.combine(start, datetime.time.min, tzinfo=zone) if start else None
@@ -31,7 +66,7 @@ def day_bounds(clinic: Clinic, start, end):  # type: ignore[no-untyped-def]
     return low, high
 
 
-def _timeline_sql(clinic_id: int) -> tuple[str, list[object]]:
+def _timeline_sql(clinic_id: int) -> tuple[str, list[Param]]:
     """One UNION ALL over the access log, every registered history table and the staff
     security events, with the columns: kind, source, at, action, object_type, object_id,
     staff_ref, link_ref, path, client_id, client_ids, seq (a security event puts its detail in
@@ -49,7 +84,7 @@ def _timeline_sql(clinic_id: int) -> tuple[str, list[object]]:
             ) AS known WHERE "clinic_id" = %s ORDER BY "id", pref
         ), timeline AS ("""  # noqa: S608
     ]
-    params: list[object] = [clinic_id]
+    params: list[Param] = [clinic_id]
     selects = []
     for index, source in enumerate(HISTORY_SOURCES):
         table = source.event_model._meta.db_table
@@ -91,30 +126,42 @@ def _timeline_sql(clinic_id: int) -> tuple[str, list[object]]:
     return "\n".join(sql_parts), params
 
 
+def _filter(filters: Mapping[str, object], name: str, kind: type[T]) -> T | None:
+    """`filters[name]` if set, which must be a `kind` (the filter form cleans it to one)."""
+    value = filters.get(name)
+    if value is None or isinstance(value, kind):
+        return value
+    raise TypeError(f"audit filter {name!r} is a {type(value).__name__}, not a {kind.__name__}")
+
+
 class Timeline:
     """A lazily counted and sliced query, for Django's Paginator."""
 
-    def __init__(self, clinic_id: int, filters: dict[str, object]):
+    def __init__(self, clinic_id: int, filters: Mapping[str, object]):
         base, self.params = _timeline_sql(clinic_id)
         conditions = []
-        if filters.get("client") is not None:
+        client = _filter(filters, "client", Client)
+        if client is not None:
             # A list page that showed the client counts as a read of them too.
             conditions.append("(client_id = %s OR client_ids @> ARRAY[%s]::bigint[])")
-            self.params.extend([filters["client"].pk, filters["client"].pk])
-        if filters.get("staff") is not None:
+            self.params.extend([client.pk, client.pk])
+        staff = _filter(filters, "staff", StaffMember)
+        if staff is not None:
             # What they did, and what was done to their sign-in.
             conditions.append("(staff_ref = %s OR (kind = 'security' AND object_id = %s))")
-            self.params.extend([str(filters["staff"].pk), filters["staff"].pk])
-        low, high = filters.get("low"), filters.get("high")
+            self.params.extend([str(staff.pk), staff.pk])
+        low = _filter(filters, "low", datetime.datetime)
+        high = _filter(filters, "high", datetime.datetime)
         if low is not None:
             conditions.append("at >= %s")
             self.params.append(low)
         if high is not None:
             conditions.append("at < %s")
             self.params.append(high)
-        if filters.get("kind"):
+        kind = _filter(filters, "kind", str)
+        if kind:
             conditions.append("kind = %s")
-            self.params.append(filters["kind"])
+            self.params.append(kind)
         self.sql = base + (" WHERE " + " AND ".join(conditions) if conditions else "")
 
     def count(self) -> int:
@@ -125,7 +172,7 @@ class Timeline:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, window: slice) -> list[dict[str, object]]:
+    def __getitem__(self, window: slice) -> list[TimelineRow]:
         offset = window.start or 0
         limit = (window.stop or offset + PAGE_SIZE) - offset
         with connection.cursor() as cursor:
@@ -134,7 +181,10 @@ class Timeline:
                 [*self.params, limit, offset],
             )
             names = [column.name for column in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            # The columns are _TimelineColumns's, as _timeline_sql selects them.
+            return [
+                cast(TimelineRow, dict(zip(names, row, strict=True))) for row in cursor.fetchall()
+            ]
 
 
 _WRITE_ACTIONS = {
@@ -144,7 +194,7 @@ _WRITE_ACTIONS = {
 }
 
 
-def describe(rows: list[dict[str, object]], clinic: Clinic) -> list[dict[str, object]]:
+def describe(rows: list[TimelineRow], clinic: Clinic) -> list[TimelineRow]:
     """Add what a reader needs: actor, object and client, with no clinical content."""
     staff = {
         str(pk): name
@@ -182,6 +232,6 @@ def describe(rows: list[dict[str, object]], clinic: Clinic) -> list[dict[str, ob
         else:
             row["actor"] = _("System")
         client_id = row["client_id"]
-        row["client_code"] = codes.get(client_id, "")
+        row["client_code"] = codes.get(client_id, "") if client_id is not None else ""
         row["client_erased"] = client_id is not None and client_id not in codes
     return rows

@@ -73,8 +73,8 @@ class JobHealth:
 
 def _failures(jobs: list[ProcrastinateJob]) -> list[FailedJob]:
     errors: dict[int, JobError] = {}
-    for error in JobError.objects.filter(job_id__in=[j.id for j in jobs]).order_by("attempt"):
-        errors[error.job_id] = error  # the last attempt's
+    for attempt in JobError.objects.filter(job_id__in=[j.id for j in jobs]).order_by("attempt"):
+        errors[attempt.job_id] = attempt  # the last attempt's
     rows = []
     for job in jobs:
         error = errors.get(job.id)
@@ -139,17 +139,21 @@ def _queues(now: datetime.datetime) -> list[QueueRow]:
         .values_list("job__queue_name", "first")
     )
     names = sorted({task.queue for task in app.tasks.values()} | set(counts))
-    return [
-        QueueRow(
-            name,
-            counts.get(name, {}).get("waiting", 0),
-            counts.get(name, {}).get("scheduled", 0),
-            counts.get(name, {}).get("running", 0),
-            counts.get(name, {}).get("failed", 0),
-            oldest.get(name),
+    no_jobs = {"waiting": 0, "scheduled": 0, "running": 0, "failed": 0}
+    rows = []
+    for name in names:
+        row = counts.get(name, no_jobs)
+        rows.append(
+            QueueRow(
+                name,
+                row["waiting"],
+                row["scheduled"],
+                row["running"],
+                row["failed"],
+                oldest.get(name),
+            )
         )
-        for name in names
-    ]
+    return rows
 
 
 def _periodic() -> list[PeriodicRow]:
@@ -182,7 +186,8 @@ def _periodic() -> list[PeriodicRow]:
             else None
         )
         job_id = defer.job_id if defer else None
-        periodic.append(
-            PeriodicRow(p.task.name, p.cron, when, statuses.get(job_id, ""), finished.get(job_id))
+        status, finished_at = (
+            ("", None) if job_id is None else (statuses.get(job_id, ""), finished.get(job_id))
         )
+        periodic.append(PeriodicRow(p.task.name, p.cron, when, status, finished_at))
     return periodic

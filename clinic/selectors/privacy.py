@@ -45,7 +45,7 @@ def client_models() -> tuple[tuple[type[models.Model], tuple[tuple[type, str], .
     """Every model holding client data, parents before children, each with the foreign
     keys `(parent model, field name)` that tie its rows to the client."""
     parents: dict[type[models.Model], list[tuple[type, str]]] = {Client: []}
-    queue = [Client]
+    queue: list[type[models.Model]] = [Client]
     while queue:
         parent = queue.pop(0)
         for relation in parent._meta.related_objects:

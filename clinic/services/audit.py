@@ -30,13 +30,18 @@ def log_access(
     shown = {int(pk) for pk in clients}
     if client is not None:
         shown.add(client.pk)
+    object_type = ""
+    if obj is not None:
+        if obj._meta.model_name is None:  # Django sets it when the model class is created
+            raise TypeError(f"{type(obj).__name__} is not a model instance")
+        object_type = obj._meta.model_name
     return AccessLog.objects.create(
         clinic=member.clinic,
         staff=member,
         action=action,
         client_id=client.pk if client is not None else None,
         client_ids=sorted(shown),
-        object_type=obj._meta.model_name if obj is not None else "",
+        object_type=object_type,
         object_id=obj.pk if obj is not None else None,
         detail=detail[:300],
         path=request.path[:300],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
@@ -81,7 +82,9 @@ def _typed_values(request: HttpRequest) -> list[tuple[str, str]]:
     return [
         (name, value[:2000])
         for name, value in list(request.POST.items())[:60]
-        if value.strip() and not any(word in name.lower() for word in _NOT_ECHOED)
+        if isinstance(value, str)  # QueryDict.items() gives [] for a key with no values
+        and value.strip()
+        and not any(word in name.lower() for word in _NOT_ECHOED)
     ]
 
 
@@ -152,7 +155,7 @@ class DatabaseUnavailableMiddleware:
     500 after a database failure is replaced by the 503 page in every mode.
     """
 
-    def __init__(self, get_response):  # type: ignore[no-untyped-def]
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

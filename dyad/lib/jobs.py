@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connections
 from procrastinate import App, JobContext, exceptions
+from procrastinate.app import WorkerOptions
 from procrastinate.middleware import AsyncCallNext
 
 from dyad.lib.logfilters import mask_tokens, scrubbed_traceback
@@ -51,6 +52,9 @@ def _record(context: JobContext, error: BaseException) -> None:
     from clinic.models import JobError
 
     job = context.job
+    if job.id is None:
+        # A job is saved (and so has an id) before any worker can fetch and run it.
+        raise RuntimeError(f"job {job.task_name!r} failed before it was saved")
     task = context.app.tasks.get(job.task_name)
     retry = task.get_retry_exception(exception=error, job=job) if task else None
     JobError.objects.update_or_create(
@@ -88,7 +92,7 @@ def fresh_connection(call_next: Callable[[], Any], context: JobContext, worker: 
 
 
 def on_app_ready(app: App) -> None:
-    defaults = dict(app.worker_defaults)
+    defaults: WorkerOptions = app.worker_defaults.copy()
     defaults["worker_middleware"] = [*defaults.get("worker_middleware", []), record_failures]
     defaults["task_middleware"] = [*defaults.get("task_middleware", []), fresh_connection]
     app.worker_defaults = defaults

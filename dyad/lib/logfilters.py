@@ -18,20 +18,24 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from types import TracebackType
 
 _TOKEN_PATH = re.compile(r"/f/[^/\s?#'\"]+")
 MASKED_LINK_PATH = "/f/[token]"
 MESSAGE_REMOVED = "[message removed: it may contain client data]"
+# sys.exc_info()'s shape, as LogRecord.exc_info holds it.
+ExcInfo = tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
 
 
 def mask_tokens(text: str) -> str:
     return _TOKEN_PATH.sub(MASKED_LINK_PATH, text)
 
 
-def scrubbed_traceback(exc_info) -> str:  # type: ignore[no-untyped-def]
+def scrubbed_traceback(exc_info: ExcInfo) -> str:
     """The traceback's frames and exception types, without any exception message."""
     chain: list[tuple[BaseException, str]] = []  # innermost cause first
-    exc, link, seen = exc_info[1], "", set()
+    exc: BaseException | None = exc_info[1]
+    link, seen = "", set[int]()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         chain.insert(0, (exc, link))

@@ -15,14 +15,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
+from django.db.models import Model
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
@@ -34,7 +38,9 @@ SAVED_AT_KEY = "dyad_saved_at"  # when the session was last saved, i.e. its expi
 
 
 @receiver(user_logged_in, dispatch_uid="dyad.lib.session_security.stamp_login_time")
-def stamp_login_time(sender, request, user, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def stamp_login_time(
+    sender: type[Model], request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any
+) -> None:
     if request is not None and hasattr(request, "session"):
         now = int(time.time())
         request.session[LOGIN_AT_KEY] = now
@@ -71,7 +77,7 @@ class AbsoluteSessionLifetimeMiddleware:
     alone.
     """
 
-    def __init__(self, get_response):  # type: ignore[no-untyped-def]
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -120,7 +126,12 @@ def end_sessions_of(user_id: int) -> int:
     sender=settings.AUTH_USER_MODEL,
     dispatch_uid="dyad.lib.session_security.end_sessions_on_deactivation",
 )
-def end_sessions_on_deactivation(sender, instance, update_fields=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def end_sessions_on_deactivation(
+    sender: type[Model],
+    instance: AbstractBaseUser,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
     if kwargs.get("raw"):
         return
     if update_fields is not None and "is_active" not in update_fields:

@@ -7,11 +7,14 @@ exposed, so collectstatic does not copy whole package data folders.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, Literal, overload
 
 import plotly
 import xstatic.pkg.bootstrap
 from django.contrib.staticfiles.finders import BaseFinder
+from django.core.checks import CheckMessage
 from django.core.files.storage import FileSystemStorage
 
 _BOOTSTRAP = Path(xstatic.pkg.bootstrap.BASE_DIR)
@@ -30,8 +33,14 @@ VENDOR_FILES: dict[str, Path] = {
 }
 
 
+class _PrefixedStorage(FileSystemStorage):
+    # collectstatic and the static view put a storage's files under its `prefix`, an
+    # attribute Django's own finders set on plain storages (the stubs do not declare it).
+    prefix: str
+
+
 class VendorFinder(BaseFinder):
-    def check(self, **kwargs):  # type: ignore[no-untyped-def]
+    def check(self, **kwargs: Any) -> list[CheckMessage]:
         from django.core import checks
 
         return [
@@ -40,14 +49,20 @@ class VendorFinder(BaseFinder):
             if not source.is_file()
         ]
 
-    def find(self, path: str, find_all: bool = False, **kwargs):  # type: ignore[no-untyped-def]
+    @overload
+    def find(self, path: str, find_all: Literal[False] = False) -> str | None: ...
+    @overload
+    def find(self, path: str, find_all: Literal[True]) -> list[str]: ...
+    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str] | None:
         source = VENDOR_FILES.get(path)
         if source is None or not source.is_file():
             return [] if find_all else None
         return [str(source)] if find_all else str(source)
 
-    def list(self, ignore_patterns):  # type: ignore[no-untyped-def]
+    def list(
+        self, ignore_patterns: Iterable[str] | None
+    ) -> Iterator[tuple[str, FileSystemStorage]]:
         for path, source in VENDOR_FILES.items():
-            storage = FileSystemStorage(location=str(source.parent))
+            storage = _PrefixedStorage(location=str(source.parent))
             storage.prefix = str(Path(path).parent)
             yield source.name, storage

@@ -19,6 +19,7 @@ import datetime
 import smtplib
 import zoneinfo
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -29,6 +30,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rri_forms.models import ClientLink, ClinicFormSettings, LinkEmail
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 ERROR_CHARS = LinkEmail._meta.get_field("last_error").max_length
 
@@ -136,8 +140,8 @@ def _smtp_failure(exc: Exception) -> tuple[str, bool]:
         code, reply = next(iter(exc.recipients.values()))
         return f"{code} {reply.decode(errors='replace')}", 500 <= code < 600
     if isinstance(exc, smtplib.SMTPResponseException):
-        reply = exc.smtp_error
-        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        answer = exc.smtp_error
+        text = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
         return f"{exc.smtp_code} {text}", 500 <= exc.smtp_code < 600
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, False
 
@@ -204,7 +208,17 @@ def deliver(email_id: int, *, last_try: bool, retry_at: datetime.datetime | None
             connection.close()
 
 
-def _next_reminder(link: ClientLink, now: datetime.datetime) -> int | None:
+class _LastEmail(TypedDict):
+    """What `queue_due_reminders` annotates a link with: its emails' highest number and
+    newest time (never NULL, as a candidate link has at least its first email)."""
+
+    last_number: int
+    last_queued_at: datetime.datetime
+
+
+def _next_reminder(
+    link: WithAnnotations[ClientLink, _LastEmail], now: datetime.datetime
+) -> int | None:
     """The reminder number due for the link now, if any: one at a time, `delay` apart."""
     form_settings = link.session.dyad.clinic.form_settings
     number = link.last_number + 1

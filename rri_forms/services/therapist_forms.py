@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic.access import is_dyad_therapist, require_dyad_therapist, staff_for
-from clinic.models import TherapySession
+from clinic.access import is_dyad_therapist, require_dyad_therapist, require_staff
+from clinic.models import StaffMember, TherapySession
 from rri_forms.models import Administration, AdministrationCorrection, Answer, Instrument, Score
 from rri_forms.scoring import score_answers
 from rri_forms.selectors import form_settings_for
@@ -41,7 +41,7 @@ def therapist_forms_save(
     )
     if not session.attended:
         raise ValidationError(_("The client did not attend this session; no forms are due."))
-    member = staff_for(actor_user)
+    member = require_staff(actor_user)  # found: the dyad's therapist is a member
     days = form_settings_for(session.dyad.clinic).correction_days
     now = timezone.now()
     existing = {
@@ -71,11 +71,13 @@ def therapist_forms_save(
                 _("The %(days)d-day correction period for %(code)s has ended.")
                 % {"days": days, "code": previous.instrument_code}
             )
-        saved.append(_correct(previous, given, member, now))
+        saved.append(_correct(previous, given, member))
     return saved
 
 
-def _correct(administration, given, member, now) -> Administration:  # type: ignore[no-untyped-def]
+def _correct(
+    administration: Administration, given: dict[int, int], member: StaffMember
+) -> Administration:
     old = dict(administration.answers.values_list("item_number", "value"))
     changes = {
         str(n): [old.get(n), given.get(n)]
