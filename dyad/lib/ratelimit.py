@@ -29,6 +29,7 @@ import ipaddress
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -141,7 +142,7 @@ class Counting:
     """
 
     sql: str | None
-    params: list[object]
+    params: list[Any]  # SQL parameters: keys, windows, limits
     attempts: tuple[tuple[str, object], ...]
     rates: tuple[Rate, ...]
     keys: tuple[str, ...]
@@ -182,7 +183,7 @@ def counting(*attempts: tuple[str, object]) -> Counting:
             "window_start" = GREATEST(b."window_start", EXCLUDED."window_start")
         RETURNING "key", "count"
     """  # noqa: S608 - the table name comes from the model, values are parameters
-    params: list[object] = [value for row in rows for value in row]
+    params: list[Any] = [value for row in rows for value in row]
     return Counting(sql, params, attempts, rates, keys, tuple(w for _, w in windows))
 
 

@@ -44,7 +44,7 @@ def _plan(model: type[Model], using: str) -> tuple[list[str], list[_Converter]]:
 def fetch_instance(
     model: type[M],
     sql: str,
-    params: Sequence[object],
+    params: Sequence[Any],  # whatever psycopg adapts
     *,
     extra: Sequence[str] = (),
     using: str = "default",

@@ -67,7 +67,8 @@ class SessionStore(db.SessionStore):
         """The UPDATE that re-saves this existing session, its parameters and the data it
         writes. A caller may send it within a statement of its own (the client's submit
         writes it with the forms) and then call `written` if it updated the row."""
-        encoded = self._sent = self.encode(self._get_session(no_load=False))
+        # SessionBase._get_session is Django's (save() calls it); django-stubs leave it out.
+        encoded = self._sent = self.encode(self._get_session(no_load=False))  # type: ignore[attr-defined]
         sql = (
             f'UPDATE "{self.model._meta.db_table}" '  # noqa: S608 - the model's table
             'SET "session_data" = %s, "expire_date" = %s WHERE "session_key" = %s'

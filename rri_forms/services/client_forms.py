@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol, cast
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -55,6 +56,13 @@ def answers_digest(answers: dict[int, dict[int, int]]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class _LockColumns(Protocol):
+    """What `_locked_link` reads beside the link's own columns (fetch_instance's `extra`)."""
+
+    session_dyad_id: int
+    rate_counts: list[int] | None
+
+
 def _locked_link(
     link_id: int, upsert: ratelimit.Counting | None
 ) -> tuple[ClientLink | None, list[int]]:
@@ -80,7 +88,7 @@ def _locked_link(
     link = fetch_instance(ClientLink, sql, params, extra=extra)
     if link is None:
         return None, []
-    return link, link.rate_counts or []
+    return link, cast(_LockColumns, link).rate_counts or []
 
 
 def client_forms_submit(
@@ -168,7 +176,7 @@ def _submit_locked(
     rows: list[AdministrationRows] = []
     for instrument in instruments:
         built = administration_rows(
-            session=SessionIds(link.session_id, link.session_dyad_id),
+            session=SessionIds(link.session_id, cast(_LockColumns, link).session_dyad_id),
             instrument=instrument,
             answers=answers.get(instrument.pk, {}),
             submitted_at=now,
@@ -182,7 +190,7 @@ def _submit_locked(
     link.submission_digest = digest
     # With the forms, in their statement (the ORM's save(update_fields=...) spent ~0.2 ms
     # of CPU building this UPDATE, its round trip as much again).
-    also = [
+    also: list[tuple[str, Sequence[object]]] = [
         (
             f'UPDATE "{ClientLink._meta.db_table}" SET "used_at" = %s, '  # noqa: S608
             '"submission_id" = %s, "submission_digest" = %s WHERE "id" = %s',

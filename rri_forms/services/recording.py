@@ -11,7 +11,7 @@ import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connections, router
 
@@ -188,7 +188,7 @@ def save_many_rows(
     using = router.db_for_write(Administration)
     with connections[using].cursor() as cursor:
         # allow_nan=False: a NaN score would not be valid JSON; fail rather than guess.
-        params = [json.dumps(payload, allow_nan=False)]
+        params: list[Any] = [json.dumps(payload, allow_nan=False)]
         for _, also_params in also:
             params.extend(also_params)
         cursor.execute(sql, params)
