@@ -19,6 +19,8 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+# mypy loads the settings to learn the models; it never connects to this database.
+	DEBUG=true DATABASE_URL=postgres://mypy.invalid/dyad $(VENV)/bin/mypy
 	$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run
 	DEBUG=false ALLOWED_HOSTS=dyad.example.org BEHIND_TLS_PROXY=true TRUSTED_PROXY_COUNT=1 SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" $(WITH_DB) $(PY) manage.py check --deploy --fail-level WARNING
 	sh scripts/ensure_chromium.sh
