@@ -32,7 +32,7 @@ from clinic.models import Clinic, Dyad, TherapySession
 from clinic.scope import Scope
 from outcomes.models import AlertAcknowledgement, AlertKind
 from outcomes.reliable_change import total_references
-from outcomes.reports.dashboards import Clinical, summarise
+from outcomes.reports.dashboards import Clinical, summarise, window_dates
 from outcomes.selectors.frames import risk_item_label
 from rri_forms.history import AdministrationEvent, ScoreEvent
 from rri_forms.instrument_spec import InstrumentSpec
@@ -386,14 +386,15 @@ def gather(
     """
     now = timezone.now()
     recent_since = overdue_since(today)
-    scores = cached_totals_frame(score_dyads, score_ids, until=window.date_to)
+    date_from, date_to = window_dates(window)
+    scores = cached_totals_frame(score_dyads, score_ids, until=date_to)
     present = set(scores["instrument"].unique()) if not scores.empty else set()
     references = total_references(clinic, specs, present)
     risk = risk_frame(score_dyads, window, specs)
     links = links_frame(
         activity_dyads,
-        since=min(window.date_from, recent_since),
-        until=max(window.date_to, today),
+        since=min(date_from, recent_since),
+        until=max(date_to, today),
         now=now,
     )
     stats = session_stats(activity_dyads, window, recent_since=recent_since, today=today)
