@@ -12,8 +12,9 @@ import numpy as np
 
 
 def to_int(value: object) -> int:
-    """A count: an int-like cell (Python or numpy integer, or a whole float) as an int."""
-    if isinstance(value, (int, float, np.number)):
+    """A count: an int-like cell (Python or numpy integer or bool, or a whole float) as an
+    int; a float is truncated, as `int()` does."""
+    if isinstance(value, (int, float, np.number, np.bool_)):
         return int(value)
     raise TypeError(f"expected a number, got {type(value).__name__}")
 
