@@ -28,6 +28,7 @@ import pandas as pd
 from .i18n import _, ngettext
 from .numbers import fmt_r, fmt_short, fmt_signed
 from .reliable_change import rci_threshold
+from .scalars import to_float, to_int
 
 AlertKind = Literal[
     "relationship_drop", "relationship_below_mean", "deterioration", "risk", "forms_missed"
@@ -345,14 +346,14 @@ def risk_alerts(frame: pd.DataFrame) -> list[Alert]:
     return [
         Alert(
             kind="risk",
-            session_number=int(row.session_number),
+            session_number=to_int(row.session_number),
             scale_label=_("%(instrument)s item %(item)s")
             % {"instrument": row.instrument, "item": row.item_number},
             reason=_(
                 "%(item)s was answered %(value)s (above 0) at session %(n)s; review risk with "
                 "the client."
             )
-            % {"item": row.label, "value": fmt_short(float(row.value)), "n": row.session_number},
+            % {"item": row.label, "value": fmt_short(to_float(row.value)), "n": row.session_number},
             severity="urgent",
         )
         for row in answered.itertuples(index=False)
@@ -370,7 +371,7 @@ def missed_form_alerts(frame: pd.DataFrame) -> list[Alert]:
     return [
         Alert(
             kind="forms_missed",
-            session_number=int(row.session_number),
+            session_number=to_int(row.session_number),
             scale_label=str(row.form_label),
             reason=_("%(form)s for session %(n)s: not completed before the link expired.")
             % {"form": row.form_label, "n": row.session_number},

@@ -209,6 +209,7 @@ def lag_arrays(
 
 
 def _one_dyad(frame: pd.DataFrame, dyad_col: str = "dyad_id") -> None:
+    dyads: pd.Series | pd.Index
     if dyad_col in frame.columns:
         dyads = frame[dyad_col]
     elif dyad_col in (frame.index.names or []):

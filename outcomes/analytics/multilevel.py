@@ -420,6 +420,8 @@ def _fit(design: _Design) -> _Fit | Insufficient:
             reml = _reml(design, float(x[0]), float(x[1]), gradient=True)
         except np.linalg.LinAlgError:
             return math.inf, np.zeros(2)
+        if reml.gradient is None:  # _reml computes it when asked (gradient=True)
+            raise RuntimeError("REML gradient missing")
         return -reml.loglike / scale, -reml.gradient / scale
 
     # Exact collinearity can survive rounding as a tiny positive pivot, which Cholesky accepts

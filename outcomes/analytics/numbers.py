@@ -27,7 +27,7 @@ def fmt(value: float | None, digits: int = 2) -> str:
 
 def fmt_r(value: float | None, digits: int = 2) -> str:
     """A correlation, reliability or proportion without its leading zero: .38, -.12, 1.00."""
-    if _missing(value):
+    if value is None or not math.isfinite(value):  # _missing, spelt out so mypy narrows
         return MISSING
     text = f"{value:.{digits}f}"
     return text.replace("0.", ".", 1) if abs(value) < 1 else text
@@ -35,7 +35,7 @@ def fmt_r(value: float | None, digits: int = 2) -> str:
 
 def fmt_p(value: float | None) -> str:
     """A p value: three decimals without the leading zero, "< .001" below that."""
-    if _missing(value):
+    if value is None or not math.isfinite(value):  # _missing, spelt out so mypy narrows
         return MISSING
     return "< .001" if value < 0.001 else fmt_r(value, 3)
 

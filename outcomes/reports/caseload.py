@@ -17,7 +17,8 @@ import pandas as pd
 from outcomes.analytics.alerts import needs_action
 from outcomes.analytics.i18n import gettext_noop, ngettext
 from outcomes.analytics.numbers import fmt, fmt_percent, fmt_signed
-from outcomes.reports.dashboards import Clinical, DatedAlert, Period, trend_arrow
+from outcomes.analytics.scalars import to_float_or_none, to_int
+from outcomes.reports.dashboards import Clinical, DatedAlert, Period, trend_arrow, window_dates
 
 Acknowledged = dict[tuple[int, str], Any]  # (session number, kind) -> acknowledgement
 AckKey = tuple[int, int, str]  # dyad id, session number, kind
@@ -174,7 +175,8 @@ def _value(frame: pd.DataFrame, index: int, column: str) -> Any:
 def _counts(frame: pd.DataFrame, column: str) -> dict[int, int]:
     if frame.empty:
         return {}
-    return frame[frame[column]].groupby("dyad_id").size().to_dict()
+    sizes = frame[frame[column]].groupby("dyad_id").size()
+    return {int(pk): int(n) for pk, n in zip(sizes.index, sizes.to_numpy(), strict=True)}
 
 
 def _trend(levels: pd.DataFrame, pk: int, role: str) -> Trend:
@@ -274,9 +276,10 @@ def _therapist_table(
         stats.groupby("therapist_id")[["attended", "with_client", "with_therapist"]].sum()
     )
     links = data.links
+    date_from, date_to = window_dates(window)
     in_window = links[
-        (links["session_date"] >= pd.Timestamp(window.date_from))
-        & (links["session_date"] <= pd.Timestamp(window.date_to))
+        (links["session_date"] >= pd.Timestamp(date_from))
+        & (links["session_date"] <= pd.Timestamp(date_to))
     ]
     by_owner = in_window.groupby(in_window["dyad_id"].map(owner))
     table["issued"] = by_owner.size()
@@ -303,16 +306,18 @@ def therapist_rows(
         TherapistRow(
             pk=pk,
             name=names[pk],
-            dyads=r.dyads,
-            active=r.active,
-            links=rate(r.completed, r.issued),
-            client_sessions=rate(r.with_client, r.attended),
-            therapist_sessions=rate(r.with_therapist, r.attended),
-            client_mean=r.client_latest,
-            client_trend=Trend(r.client_slope, r.client_slope_n, "dyads"),
-            therapist_mean=r.therapist_latest,
-            therapist_trend=Trend(r.therapist_slope, r.therapist_slope_n, "dyads"),
-            flagged=r.flagged,
+            dyads=to_int(r.dyads),
+            active=to_int(r.active),
+            links=rate(to_int(r.completed), to_int(r.issued)),
+            client_sessions=rate(to_int(r.with_client), to_int(r.attended)),
+            therapist_sessions=rate(to_int(r.with_therapist), to_int(r.attended)),
+            client_mean=to_float_or_none(r.client_latest),
+            client_trend=Trend(to_float_or_none(r.client_slope), to_int(r.client_slope_n), "dyads"),
+            therapist_mean=to_float_or_none(r.therapist_latest),
+            therapist_trend=Trend(
+                to_float_or_none(r.therapist_slope), to_int(r.therapist_slope_n), "dyads"
+            ),
+            flagged=to_int(r.flagged),
         )
         for pk, r in zip(table.index, table.itertuples(index=False), strict=True)
     ]

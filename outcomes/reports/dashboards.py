@@ -66,6 +66,14 @@ class Period(Protocol):
     def date_to(self) -> datetime.date | None: ...
 
 
+def window_dates(window: Period) -> tuple[datetime.date, datetime.date]:
+    """Both dates of a dashboard's window. The dashboard views always set both (a default
+    window when the form leaves them out), so a missing one is a programming error."""
+    if window.date_from is None or window.date_to is None:
+        raise ValueError("a dashboard window needs both dates")
+    return window.date_from, window.date_to
+
+
 @dataclass
 class ScoreSummary:
     """`levels`: index dyad_id; per role (client, therapist): `{role}_code` (the instrument
@@ -293,7 +301,8 @@ def risk_and_missed_alerts(
     here first and the alerts zipped back onto their dyads.
     """
     out: list[tuple[int, DatedAlert]] = []
-    start, end = pd.Timestamp(window.date_from), pd.Timestamp(window.date_to)
+    date_from, date_to = window_dates(window)
+    start, end = pd.Timestamp(date_from), pd.Timestamp(date_to)
     if not risk.empty:
         rows = risk[(pd.to_numeric(risk["value"]) > 0) & (risk["session_date"] <= end)]
         alerts = risk_alerts(rows)

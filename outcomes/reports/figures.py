@@ -73,8 +73,8 @@ def line_chart(
 
 
 def scatter_chart(
-    x: Sequence[float],
-    y: Sequence[float],
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
     sessions: Sequence[int],
     *,
     title: str,

@@ -24,7 +24,16 @@ import pandas as pd
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.utils import timezone
 
 from clinic.history import TherapySessionEvent
@@ -32,7 +41,7 @@ from clinic.models import Clinic, Dyad, TherapySession
 from clinic.scope import Scope
 from outcomes.models import AlertAcknowledgement, AlertKind
 from outcomes.reliable_change import total_references
-from outcomes.reports.dashboards import Clinical, summarise
+from outcomes.reports.dashboards import Clinical, summarise, window_dates
 from outcomes.selectors.frames import risk_item_label
 from rri_forms.history import AdministrationEvent, ScoreEvent
 from rri_forms.instrument_spec import InstrumentSpec
@@ -205,13 +214,20 @@ CACHE_MIN_ROWS = 5_000
 CACHE_SECONDS = 120
 
 
+def _pk_column(model: type[Model]) -> str:
+    column = model._meta.pk.column
+    if column is None:  # only a field that is not stored lacks a column; a primary key is
+        raise ValueError(f"{model.__name__} has no primary key column")
+    return column
+
+
 def scores_version() -> tuple[int | None, ...]:
     """The version of everything `totals_frame` reads. One query of index look-ups."""
     models = (Score, Administration, TherapySession, ScoreEvent, AdministrationEvent,
               TherapySessionEvent)  # fmt: skip
     qn = connection.ops.quote_name
     parts = ", ".join(
-        f"(SELECT max({qn(m._meta.pk.column)}) FROM {qn(m._meta.db_table)})"  # noqa: S608
+        f"(SELECT max({qn(_pk_column(m))}) FROM {qn(m._meta.db_table)})"  # noqa: S608
         for m in models
     )
     with connection.cursor() as cursor:
@@ -336,14 +352,21 @@ def session_stats(
         .order_by()
         .values("dyad_id")
         .annotate(
-            attended=Count("pk", filter=in_window, distinct=True),
+            # not `attended`: that is a property of TherapySession, and an annotation must
+            # not shadow a model attribute (the frame's columns are named by STATS_COLUMNS)
+            attended_count=Count("pk", filter=in_window, distinct=True),
             with_client=Count("pk", filter=in_window & client, distinct=True),
             with_therapist=Count("pk", filter=in_window & therapist, distinct=True),
             recent=Count("pk", filter=recent, distinct=True),
             recent_therapist=Count("pk", filter=recent & therapist, distinct=True),
         )
         .values_list(
-            "dyad_id", "attended", "with_client", "with_therapist", "recent", "recent_therapist"
+            "dyad_id",
+            "attended_count",
+            "with_client",
+            "with_therapist",
+            "recent",
+            "recent_therapist",
         )
     )
     frame = _frame(rows, [*STATS_COLUMNS[:-1], "recent", "recent_therapist"]).set_index("dyad_id")
@@ -386,14 +409,15 @@ def gather(
     """
     now = timezone.now()
     recent_since = overdue_since(today)
-    scores = cached_totals_frame(score_dyads, score_ids, until=window.date_to)
+    date_from, date_to = window_dates(window)
+    scores = cached_totals_frame(score_dyads, score_ids, until=date_to)
     present = set(scores["instrument"].unique()) if not scores.empty else set()
     references = total_references(clinic, specs, present)
     risk = risk_frame(score_dyads, window, specs)
     links = links_frame(
         activity_dyads,
-        since=min(window.date_from, recent_since),
-        until=max(window.date_to, today),
+        since=min(date_from, recent_since),
+        until=max(date_to, today),
         now=now,
     )
     stats = session_stats(activity_dyads, window, recent_since=recent_since, today=today)

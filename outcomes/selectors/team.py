@@ -13,7 +13,7 @@ import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import pandas as pd
 from django.conf import settings
@@ -31,10 +31,14 @@ from rri_forms.history import ScoreEvent
 from rri_forms.instrument_spec import InstrumentSpec
 from rri_forms.models import Administration, Answer, Score
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 CACHE_SECONDS = 3600
 CACHE_VERSION = "team-v1"
 
 T = TypeVar("T")
+S = TypeVar("S", bound="DataclassInstance")  # a report section: a dataclass with `freshness`
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,9 @@ def instrument_states(scope: Scope) -> list[InstrumentState]:
     over the history), so a form anywhere also renews the key; small scopes refit in the
     request and large ones in a job, so this costs a refit, never a wait.
     """
-    newest_event = ScoreEvent.objects.order_by("-pgh_id").values("pgh_id")[:1]
+    # `_default_manager`, not `objects`: `track` builds the event model at runtime, typed
+    # as a plain Model class, which declares no `objects`
+    newest_event = ScoreEvent._default_manager.order_by("-pgh_id").values("pgh_id")[:1]
     rows = (
         administrations(scope)
         .values("instrument_code")
@@ -114,7 +120,7 @@ SYNC_MAX_OBS = getattr(settings, "TEAM_FIT_IN_REQUEST_MAX_SESSIONS", 5000)
 SYNC_MAX_FORMS = getattr(settings, "TEAM_FIT_IN_REQUEST_MAX_FORMS", 3000)
 LAST_SECONDS = 7 * 24 * 3600  # how long a superseded result may stand in while refitting
 
-Part = tuple[str, ...]  # ("icc", code), ("model", rr, outcome) or ("alpha",)
+Part = tuple[str | None, ...]  # ("icc", code), ("model", rr, outcome or None) or ("alpha",)
 
 
 @dataclass(frozen=True)
@@ -177,15 +183,23 @@ def part_codes(part: Part) -> list[str]:
     return [c for c in part[1:] if c]
 
 
+def _code(part: Part, index: int) -> str:
+    """An instrument a part cannot do without (only the model's outcome may be missing)."""
+    code = part[index]
+    if not code:
+        raise ValueError(f"part {part!r} lacks its instrument")
+    return code
+
+
 def compute_part(inputs: Inputs, part: Part) -> object:
     """One expensive part of the report, computed on `inputs`."""
     kind = part[0]
     if kind == "icc":
-        code = part[1]
+        code = _code(part, 1)
         label = measures.measure_of(code, inputs.specs).label
         return team.therapist_section(inputs.scores, code, label, inputs.names)
     if kind == "model":
-        rr, outcome = part[1], part[2]
+        rr, outcome = _code(part, 1), part[2]
         out_measure = measures.measure(inputs.specs[outcome]) if outcome else None
         return team.model_section(
             inputs.pair(rr, outcome), measures.measure_of(rr, inputs.specs), out_measure
@@ -244,7 +258,7 @@ def _when(refreshed: Refreshed) -> str:
     return _("on %(date)s at %(time)s") % {"date": f"{when:%Y-%m-%d}", "time": f"{when:%H:%M}"}
 
 
-def _settle(refreshed: Refreshed[T], pending: Callable[[], T]) -> tuple[T, bool]:
+def _settle(refreshed: Refreshed[S], pending: Callable[[], S]) -> tuple[S, bool]:
     """The part to show (the result, the last result marked stale, or a "running" notice)
     and whether it is fresh."""
     if refreshed.value is None:
@@ -253,6 +267,16 @@ def _settle(refreshed: Refreshed[T], pending: Callable[[], T]) -> tuple[T, bool]
         return refreshed.value, True
     note = team.stale_note(_when(refreshed), refreshed.forms_behind)
     return dataclasses.replace(refreshed.value, freshness=note), False
+
+
+def _pending_model(
+    pair: pd.DataFrame, rr: measures.Measure, outcome: measures.Measure | None
+) -> team.ModelSection:
+    # without an outcome the part is never sent to the background (see build_report), so
+    # it is never pending
+    if outcome is None:
+        raise ValueError("a model without an outcome is never pending")
+    return team.pending_model_section(pair, rr, outcome)
 
 
 def build_report(
@@ -296,7 +320,7 @@ def build_report(
             ("model", rr, outcome),
             out_measure is not None and team.enough_for_model(n_t, n_d) and n_obs > SYNC_MAX_OBS,
         ),
-        lambda: team.pending_model_section(pair, rr_measure, out_measure),
+        lambda: _pending_model(pair, rr_measure, out_measure),
     )
     n_forms = sum(s.administrations for s in states if s.code in specs)
     alpha, alpha_fresh = _settle(

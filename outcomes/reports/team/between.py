@@ -12,6 +12,7 @@ from outcomes.analytics import (
 )
 from outcomes.analytics.i18n import _, gettext_noop, ngettext
 from outcomes.analytics.numbers import fmt, fmt_int, fmt_p, fmt_r
+from outcomes.analytics.scalars import to_float_or_none, to_int
 from outcomes.measures import Measure
 from outcomes.reports.team.charts import dyad_scatter_chart
 from outcomes.reports.team.frames import therapist_names, unique_labels
@@ -133,11 +134,11 @@ def _dyad_table(
             [
                 labels[d],
                 therapist_of.get(d, "—"),
-                fmt(row.relationship_mean),
-                str(int(row.n_relationship)),
-                fmt(row.outcome_first),
-                fmt(row.outcome_last),
-                fmt(row.outcome_change),
+                fmt(to_float_or_none(row.relationship_mean)),
+                str(to_int(row.n_relationship)),
+                fmt(to_float_or_none(row.outcome_first)),
+                fmt(to_float_or_none(row.outcome_last)),
+                fmt(to_float_or_none(row.outcome_change)),
             ],
         )
         for d, row in zip(ordered.index, ordered.itertuples(index=False), strict=True)

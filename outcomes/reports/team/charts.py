@@ -21,8 +21,8 @@ def clean(values: Sequence[float] | np.ndarray | pd.Series) -> list[float | None
 
 
 def dyad_scatter_chart(
-    x: Sequence[float],
-    y: Sequence[float],
+    x: Sequence[float] | np.ndarray | pd.Series,
+    y: Sequence[float] | np.ndarray | pd.Series,
     labels: Sequence[str],
     *,
     title: str,

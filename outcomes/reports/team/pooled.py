@@ -18,6 +18,7 @@ from outcomes.analytics import (
 )
 from outcomes.analytics.i18n import _, ngettext
 from outcomes.analytics.numbers import fmt, fmt_int, fmt_p, fmt_r
+from outcomes.analytics.scalars import to_float, to_float_or_none, to_int
 from outcomes.measures import Measure
 from outcomes.reports import figures
 from outcomes.reports.team.frames import therapist_names, unique_labels
@@ -214,9 +215,11 @@ def _dyad_table(
             [
                 labels[d],
                 therapist_of.get(d, "—"),
-                str(int(row.n)),
-                fmt_r(row.r),
-                f"[{fmt_r(row.ci_low)}, {fmt_r(row.ci_high)}]" if math.isfinite(row.r) else "—",
+                str(to_int(row.n)),
+                fmt_r(to_float_or_none(row.r)),
+                f"[{fmt_r(to_float_or_none(row.ci_low))}, {fmt_r(to_float_or_none(row.ci_high))}]"
+                if math.isfinite(to_float(row.r))
+                else "—",
                 str(row.status),
             ],
         )

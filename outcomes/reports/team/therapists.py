@@ -16,6 +16,7 @@ from outcomes.analytics.i18n import _
 from outcomes.analytics.multilevel import MIN_DYADS as MODEL_MIN_DYADS
 from outcomes.analytics.multilevel import MIN_THERAPISTS as MODEL_MIN_THERAPISTS
 from outcomes.analytics.numbers import fmt, fmt_r
+from outcomes.analytics.scalars import to_float_or_none, to_int
 from outcomes.reports.team.charts import caterpillar_chart
 from outcomes.reports.team.frames import model_counts, single_frame
 from outcomes.reports.team.text import (
@@ -134,11 +135,11 @@ def _therapist_table(section: TherapistSection, means: pd.DataFrame) -> None:
     section.table_rows = [
         [
             str(row.name),
-            str(int(row.n_dyads)),
-            str(int(row.n_obs)),
-            fmt(row.raw_mean),
-            fmt(row.shrunken_mean),
-            f"[{fmt(row.ci_low)}, {fmt(row.ci_high)}]",
+            str(to_int(row.n_dyads)),
+            str(to_int(row.n_obs)),
+            fmt(to_float_or_none(row.raw_mean)),
+            fmt(to_float_or_none(row.shrunken_mean)),
+            f"[{fmt(to_float_or_none(row.ci_low))}, {fmt(to_float_or_none(row.ci_high))}]",
         ]
         for row in ordered.itertuples(index=False)
     ]
