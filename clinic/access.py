@@ -80,6 +80,21 @@ def require_dyad_write(
         raise PermissionDenied(message)
 
 
+def can_act_on_alerts(user: AnyUser, dyad: Dyad) -> bool:
+    """The dyad's therapist, a clinic admin, or a supervisor of the therapist: whoever is
+    responsible for acting on an alert. (Supervisors cannot change clinical data, but
+    saying that they have seen an alert and what was done is their job.)"""
+    if can_write_dyad(user, dyad):
+        return True
+    member = require_staff(user)
+    return member.is_supervisor and dyads_visible_to(user).filter(pk=dyad.pk).exists()
+
+
+def require_alert_actor(user: AnyUser, dyad: Dyad) -> None:
+    if not can_act_on_alerts(user, dyad):
+        raise PermissionDenied("Cannot acknowledge this dyad's alerts")
+
+
 def require_client_write(user: AnyUser, client: Client) -> StaffMember:
     """A writer (therapist or admin) of the client's own clinic."""
     member = require_staff(user)

@@ -16,7 +16,6 @@ import datetime
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
-from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, ValidationError
@@ -116,11 +115,6 @@ class Scope:
         if self.date_to is not None:
             params["to"] = self.date_to.isoformat()
         return params
-
-    def query_string(self) -> str:
-        """`?therapist=…&from=…`, or "" without filters: a link to the same selection."""
-        params = self.params()
-        return "?" + urlencode(params) if params else ""
 
     def describe(self) -> str:
         """The scope in words, for the audit log (ids and dates only, no clinical content)."""

@@ -15,14 +15,10 @@ Rules (all driven by the :class:`~rri_forms.instrument_spec.InstrumentSpec`):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rri_forms.instrument_spec import InstrumentSpec, ItemSpec, ScaleSpec
-
-#: z for a two-sided 95% reliable change criterion (Jacobson & Truax 1991).
-RELIABLE_CHANGE_Z = 1.96
+from rri_forms.instrument_spec import InstrumentSpec, ScaleSpec
 
 
 @dataclass(frozen=True)
@@ -100,11 +96,6 @@ def validate_answers(spec: InstrumentSpec, answers: Mapping[int, int | None]) ->
     return values
 
 
-def keyed_value(item: ItemSpec, value: int) -> int:
-    """The answer as it enters a score (reverse-keyed items flipped)."""
-    return item.keyed(value)
-
-
 def _scale_score(scale: ScaleSpec, keyed: list[int]) -> float | None:
     answered = len(keyed)
     if answered == 0 or len(scale.items) - answered > scale.max_missing:
@@ -130,21 +121,3 @@ def band_for(scale: ScaleSpec, score: float) -> str | None:
         ):
             return band.label
     return None
-
-
-def reliable_change_threshold(scale: ScaleSpec) -> float | None:
-    """Smallest change in the scale's score that counts as reliable, or ``None`` if unknown.
-
-    The scale's own ``reliable_change`` wins; otherwise the Jacobson–Truax criterion
-    ``1.96 · SD · √2 · √(1 − reliability)`` when both reference values are given.
-    """
-    if scale.reliable_change is not None:
-        return float(scale.reliable_change)
-    if scale.reference_sd is None or scale.reference_reliability is None:
-        return None
-    return (
-        RELIABLE_CHANGE_Z
-        * scale.reference_sd
-        * math.sqrt(2.0)
-        * math.sqrt(1.0 - scale.reference_reliability)
-    )

@@ -1,29 +1,19 @@
-"""Acknowledging an alert: who may, and recording it with a note (reads are in
-`outcomes.selectors.acknowledgements`)."""
+"""Acknowledging an alert: recording it with a note. Who may is
+`clinic.access.can_act_on_alerts`; the reads are in `outcomes.selectors.acknowledgements`."""
 
 from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from clinic.access import can_write_dyad, dyads_visible_to, require_staff
+from clinic.access import require_alert_actor, require_staff
 from clinic.models import Dyad
 from dyad.lib.integrity import readable_integrity_errors
 from outcomes.models import AlertAcknowledgement, AlertKind
 
 NOTE_MAX = 2000
-
-
-def can_acknowledge(user: AbstractBaseUser, dyad: Dyad) -> bool:
-    """The dyad's therapist, a clinic admin, or a supervisor of the therapist: whoever is
-    responsible for acting on an alert. (Supervisors cannot change clinical data, but
-    saying that they have seen an alert and what was done is their job.)"""
-    if can_write_dyad(user, dyad):
-        return True
-    member = require_staff(user)
-    return member.is_supervisor and dyads_visible_to(user).filter(pk=dyad.pk).exists()
 
 
 @transaction.atomic
@@ -32,8 +22,7 @@ def alert_acknowledge(
 ) -> AlertAcknowledgement:
     """Record that every `kind` alert of the dyad's session `session_number` has been seen,
     with a note of what was done. Once per alert; history keeps who and when."""
-    if not can_acknowledge(actor_user, dyad):
-        raise PermissionDenied("Cannot acknowledge this dyad's alerts")
+    require_alert_actor(actor_user, dyad)
     note = (note or "").strip()
     if not note:
         raise ValidationError(_("Say what was done: the note cannot be empty."))

@@ -27,7 +27,7 @@ from outcomes.reliable_change import total_references
 from outcomes.reports.dyad import build_dyad_report
 from outcomes.selectors import frames as selectors
 from outcomes.selectors.acknowledgements import acknowledged_keys, acknowledgements_for
-from outcomes.services.acknowledgements import alert_acknowledge, can_acknowledge
+from outcomes.services.acknowledgements import alert_acknowledge
 from rri_forms.instrument_spec import InstrumentSpec
 from rri_forms.selectors import reminder_states
 
@@ -135,7 +135,7 @@ def dyad_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "dyad": dyad,
             "analytics": analytics.html,
             "alerts": alerts,
-            "can_acknowledge": bool(alerts) and can_acknowledge(request.user, dyad),
+            "can_acknowledge": bool(alerts) and access.can_act_on_alerts(request.user, dyad),
             "has_charts": analytics.has_charts,
             "sessions_html": analytics.sessions_html,
             "can_write": can_write,

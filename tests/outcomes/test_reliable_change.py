@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from django.db import transaction
 
 from clinic.models import TherapySession
-from outcomes.analytics import cronbach_alpha
+from outcomes.analytics import cronbach_alpha, reference_from_instrument
 from outcomes.models import ClinicReference
-from outcomes.reliable_change import refresh_clinic_references, stored_clinic_references
+from outcomes.reliable_change import (
+    refresh_clinic_references,
+    scale_reference,
+    source,
+    stored_clinic_references,
+)
 from outcomes.selectors.frames import instrument_specs
 from rri_forms.models import Answer, Score
 from tests.factories import ClientFactory, DyadFactory
 from tests.outcomes.conftest import add_sessions, rate
+from tests.rri_forms.test_instrument_scoring import SPECS
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +134,20 @@ def test_the_hourly_job_refreshes_every_clinic(clinic_history):
         assert row.alpha == pytest.approx(alpha)
     refresh_every_clinic_reference(timestamp=0)  # twice: the same rows, none added
     assert ClinicReference.objects.filter(clinic=clinic, instrument_code="RRI-C").count() == 1
+
+
+def test_a_threshold_comes_from_the_published_value_then_the_formula_then_the_clinic():
+    """(Was rri_forms.scoring.reliable_change_threshold, a second copy of this choice.)"""
+    assert scale_reference(SPECS["PHQ-9"], None).threshold == 6.0
+    assert scale_reference(SPECS["GAD-7"], None).threshold == 4.0
+    phq = SPECS["PHQ-9"].scale("total")
+    published = dataclasses.replace(
+        phq, reliable_change=None, reference_sd=10.0, reference_reliability=0.91
+    )
+    assert source(published) == "published"
+    # Jacobson-Truax: 1.96 * 10 * sqrt(2) * sqrt(1 - .91) = 1.96 * 10 * sqrt(0.18) = 8.3156…
+    by_formula = reference_from_instrument(10.0, 0.91, label="x", higher_is_better=False)
+    assert by_formula.threshold == pytest.approx(8.31557, abs=1e-5)
+    unknown = dataclasses.replace(phq, reliable_change=None, reference_sd=None)
+    assert source(unknown) == "clinic"
+    assert scale_reference(SPECS["RRI-C"], None).threshold is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from hypothesis import strategies as st
 from rri_forms.instrument_spec import load_instruments, parse_instrument_text
 from rri_forms.scoring import (
     band_for,
-    reliable_change_threshold,
     score_answers,
     validate_answers,
 )
@@ -270,22 +268,6 @@ def test_bad_answers_raise_value_error(answers, message):
 
 def test_validate_answers_drops_unanswered():
     assert validate_answers(SPEC, {1: 2, 2: None}) == {1: 2}
-
-
-def test_reliable_change_threshold():
-    # Jacobson-Truax: 1.96 * 10 * sqrt(2) * sqrt(1 - .91) = 1.96 * 10 * sqrt(0.18) = 8.3156…
-    assert reliable_change_threshold(SPEC.scale("strict")) == pytest.approx(
-        1.96 * 10 * math.sqrt(0.18)
-    )
-    assert reliable_change_threshold(SPEC.scale("strict")) == pytest.approx(8.31557, abs=1e-5)
-    assert reliable_change_threshold(SPEC.scale("total")) is None
-    assert reliable_change_threshold(SPECS["PHQ-9"].scale("total")) == 6.0
-    assert reliable_change_threshold(SPECS["GAD-7"].scale("total")) == 4.0
-
-
-# --------------------------------------------------------------------------------------------
-# Shipped instruments
-# --------------------------------------------------------------------------------------------
 
 
 def _phq(total: int, item9: int = 0, functional: int | None = None) -> dict[int, int | None]:
