@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -157,6 +158,8 @@ class VisibleChoiceField(forms.ModelChoiceField):
     "invalid_choice" for an id that is not visible (which an export turns into a 404)."""
 
     names_itself = True
+    # Objects of the queryset the caller has already read, by pk: found without a query.
+    known: dict[int, Any] = {}
 
     def to_python(self, value: Any) -> Any:
         if value in self.empty_values:
@@ -166,6 +169,8 @@ class VisibleChoiceField(forms.ModelChoiceField):
             raise ValidationError(
                 self.error_messages["invalid"], code="invalid", params={"value": text[:40]}
             )
+        if int(text) in self.known:
+            return self.known[int(text)]
         if self.queryset is None:
             raise ImproperlyConfigured(f"{type(self).__name__} needs a queryset")
         found = self.queryset.filter(pk=int(text)).first()
@@ -233,7 +238,9 @@ class DateRangeForm(forms.Form):
 
 class ScopeForm(DateRangeForm):
     """?therapist=ID&from=YYYY-MM-DD&to=YYYY-MM-DD: the therapist among those the user may
-    see (`access.therapists_visible_to`), every field optional. `scope()` once valid."""
+    see (`access.therapists_visible_to`), every field optional. `scope()` once valid.
+    A page that has already read those therapists (a menu) passes them as `therapists`, and
+    a therapist among them costs no query."""
 
     therapist = VisibleChoiceField(
         label=gettext_lazy("Therapist"),
@@ -242,12 +249,20 @@ class ScopeForm(DateRangeForm):
         error_messages={"invalid": _NO_THERAPIST, "invalid_choice": _NO_THERAPIST},
     )
 
-    def __init__(self, data: Any = None, *, user: AnyUser, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        user: AnyUser,
+        therapists: Iterable[StaffMember] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(data, **kwargs)
         self.user = user
         field = self.fields["therapist"]
-        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
+        assert isinstance(field, VisibleChoiceField)  # noqa: S101 - declared above
         field.queryset = access.therapists_visible_to(user)
+        field.known = {t.pk: t for t in therapists}
 
     def scope(self, **extra: Any) -> Scope:
         """The scope this (valid) form describes; `extra` adds what a subclass reads."""

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_safe
 
 from clinic import access
 from clinic.models import AccessLog, Dyad, StaffMember
-from clinic.scope import DATE_ORDER, Scope, ScopeForm, VisibleChoiceField
+from clinic.scope import DATE_ORDER, Scope, ScopeForm
 from clinic.selectors.care import caseload
 from clinic.services.audit import log_access
 from outcomes.reports import caseload as rows_of
@@ -131,34 +131,12 @@ def therapist_home(request: HttpRequest) -> HttpResponse:
 FLAGGED_LIMIT = 50
 
 
-class _MenuChoiceField(VisibleChoiceField):
-    """A therapist the menu already lists, found there without another query; anything else
-    is checked and worded by VisibleChoiceField (the one scope form's field)."""
-
-    menu: dict[int, StaffMember]
-
-    def to_python(self, value: Any) -> Any:
-        text = "" if value in self.empty_values else str(value).strip()
-        if text.isascii() and text.isdigit() and int(text) in self.menu:
-            return self.menu[int(text)]
-        return super().to_python(value)
-
-
 class DashboardFilter(ScopeForm):
     """?therapist=ID&from=YYYY-MM-DD&to=YYYY-MM-DD (clinic.scope.ScopeForm), every field
     optional: an invalid part is reported and takes its default."""
 
     def __init__(self, data: Any, *, user: AnyUser, menu: list[StaffMember]) -> None:
-        super().__init__(data, user=user)
-        declared = self.fields["therapist"]
-        field = _MenuChoiceField(
-            label=declared.label,
-            queryset=declared.queryset,  # type: ignore[attr-defined]
-            required=False,
-            error_messages=declared.error_messages,
-        )
-        field.menu = {t.pk: t for t in menu}
-        self.fields["therapist"] = field
+        super().__init__(data, user=user, therapists=menu)
 
     def window(self, default: tuple[datetime.date, datetime.date]) -> Scope:
         """The scope of the valid parts; the dates default to `default` (the last
